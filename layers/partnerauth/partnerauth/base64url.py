@@ -20,7 +20,10 @@ def encode(data: bytes) -> str:
 
 def decode(segment: str | bytes) -> bytes:
     """Decode one canonical segment; ``ValueError`` for anything else."""
-    raw = segment.encode("ascii", "strict") if isinstance(segment, str) else segment
+    try:
+        raw = segment.encode("ascii", "strict") if isinstance(segment, str) else segment
+    except UnicodeEncodeError:
+        raise ValueError("not canonical base64url") from None
     if len(raw) % 4 == 1 or _ALPHABET.fullmatch(raw) is None:
         raise ValueError("not canonical base64url")
     try:

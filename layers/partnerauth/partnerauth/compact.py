@@ -1,0 +1,97 @@
+"""Strict parsing of compact JWS (RFC 7515 §7.1) before any cryptography runs.
+
+RFC 8725 §3.11 asks verifiers to refuse anything ambiguous, and the cheapest place
+to do that is here: a size cap, exactly three canonical base64url segments, and a
+header and payload that are JSON objects in UTF-8 with no duplicate members, no
+NaN/Infinity and no numbers out of range.  JWE (five segments) and the JSON
+serialisations are not compact JWS and are refused as malformed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from . import base64url
+from .errors import MalformedToken
+
+MAX_TOKEN_BYTES = 8192
+_MAX_INT_DIGITS = 19  # larger integers are not timestamps or anything else we read
+
+
+@dataclass(frozen=True, slots=True)
+class CompactJws:
+    """The parts of a compact JWS; nothing in it has been verified yet."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # RFC 7515 §5.2 step 4 / RFC 8725 §3.11: no duplicate members
+        raise ValueError("duplicate member")
+    return result
+
+
+def _refuse_constant(_: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError("integer out of range")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates,
+    parse_constant=_refuse_constant,
+    parse_int=_bounded_int,
+    parse_float=_finite_float,
+)
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    # strict UTF-8: a BOM or UTF-16 text is not a JWS member (RFC 7515 §5.2 step 3-4, RFC 8259 §8.1)
+    text = base64url.decode(segment).decode("utf-8")
+    value = _DECODER.decode(text)
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+def parse_compact(token: object, max_bytes: int = MAX_TOKEN_BYTES) -> CompactJws:
+    """Split and decode ``token``; :class:`MalformedToken` for anything that is not a
+    canonical compact JWS within ``max_bytes``."""
+    if not isinstance(token, str):
+        raise MalformedToken(detail="token is not a string")
+    if len(token) > max_bytes:
+        raise MalformedToken(detail="token too large")
+    if not token.isascii():
+        raise MalformedToken(detail="token is not ASCII")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedToken(detail="not a compact JWS")
+    header_segment, payload_segment, signature_segment = parts
+    if not header_segment or not payload_segment or not signature_segment:
+        raise MalformedToken(detail="empty segment")
+    try:
+        header = _json_object(header_segment)
+        payload = _json_object(payload_segment)
+        signature = base64url.decode(signature_segment)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise MalformedToken(detail="segment is not canonical base64url JSON") from None
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    return CompactJws(header=header, payload=payload, signing_input=signing_input, signature=signature)

@@ -1,0 +1,293 @@
+"""Verification of JWT access tokens: a pipeline of named steps.
+
+parse (``compact``) -> header -> issuer -> key -> algorithm against key -> signature -> claims
+
+Rules come from RFC 8725 (JWT BCP) and RFC 9068 §4 (validating JWT access tokens).
+Every failure raises a :class:`~partnerauth.errors.TokenRejected` with a fixed
+reason; no other exception leaves :meth:`AccessTokenVerifier.verify`, whatever the
+input.  Nothing here imports boto3.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from jwt import get_algorithm_by_name
+from jwt.algorithms import Algorithm as JwsAlgorithm
+
+from .algorithms import ALGORITHMS, allowed_algorithms
+from .compact import MAX_TOKEN_BYTES, CompactJws, parse_compact
+from .errors import (
+    ClaimInvalid,
+    ConfigurationError,
+    HeaderRejected,
+    InsufficientScope,
+    KeyNotFound,
+    KeysUnavailable,
+    MalformedToken,
+    Reason,
+    SignatureInvalid,
+    TokenRejected,
+)
+from .jwk import MAX_KID_LENGTH, VerificationKey
+from .key_source import KeySource
+
+DEFAULT_LEEWAY = 60
+MAX_LEEWAY = 300
+# Timestamps beyond year 9999 are not dates (RFC 7519 §2 NumericDate); refusing them
+# keeps arithmetic and logging sane.
+MAX_NUMERIC_DATE = 253_402_300_799
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §4 item 1
+# RFC 9068 §2.2: claims every access token carries.
+RFC9068_REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+# Headers whose semantics we implement when they appear in ``crit`` (RFC 7515 §4.1.11): none.
+UNDERSTOOD_CRITICAL_HEADERS: frozenset[str] = frozenset()
+
+_JWS: dict[str, JwsAlgorithm] = {name: get_algorithm_by_name(name) for name in ALGORITHMS}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerPolicy:
+    """What we accept from one trusted issuer.  ``algorithms`` comes from configuration,
+    never from a token (RFC 8725 §3.1); keys are looked up per issuer (§3.8)."""
+
+    issuer: str
+    jwks_uri: str
+    audiences: frozenset[str]
+    algorithms: frozenset[str] = frozenset({"RS256"})
+    scope_claim: str = "scope"  # "scope": space-delimited string (RFC 9068 §2.2.3); "scp": list or string
+    client_id_claim: str = "client_id"
+    require_access_token_type: bool = True  # RFC 9068 §4: typ must be at+jwt
+    required_claims: tuple[str, ...] = RFC9068_REQUIRED_CLAIMS
+    max_lifetime: int = 24 * 3600
+
+    def __post_init__(self) -> None:
+        if not self.issuer or not self.jwks_uri:
+            raise ConfigurationError("issuer and jwks_uri are required")
+        if not self.audiences or not all(isinstance(a, str) and a for a in self.audiences):
+            raise ConfigurationError("at least one audience is required")
+        object.__setattr__(self, "algorithms", allowed_algorithms(tuple(self.algorithms)))
+        if self.scope_claim not in ("scope", "scp"):
+            raise ConfigurationError("scope_claim must be 'scope' or 'scp'")
+        if self.max_lifetime <= 0:
+            raise ConfigurationError("max_lifetime must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A token that passed every check.  ``claims`` is read-only."""
+
+    issuer: str
+    subject: str
+    client_id: str
+    audience: tuple[str, ...]
+    scopes: frozenset[str]
+    jti: str
+    kid: str
+    alg: str
+    issued_at: int
+    expires_at: int
+    claims: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def scope(self) -> str:
+        return " ".join(sorted(self.scopes))
+
+    def require_scopes(self, required: Iterable[str]) -> None:
+        """RFC 6750 §3.1 ``insufficient_scope`` when any required scope is missing."""
+        if not self.scopes.issuperset(required):
+            raise InsufficientScope()
+
+
+class AccessTokenVerifier:
+    """Verifies access tokens from a fixed set of trusted issuers."""
+
+    def __init__(
+        self,
+        issuers: Iterable[IssuerPolicy],
+        keys: KeySource,
+        *,
+        leeway: int = DEFAULT_LEEWAY,
+        clock: Callable[[], float] = time.time,
+        max_token_bytes: int = MAX_TOKEN_BYTES,
+    ) -> None:
+        self._issuers = {policy.issuer: policy for policy in issuers}
+        if not self._issuers:
+            raise ConfigurationError("at least one trusted issuer is required")
+        if not 0 <= leeway <= MAX_LEEWAY:
+            raise ConfigurationError("leeway must be between 0 and 300 seconds")
+        self._keys = keys
+        self._leeway = leeway
+        self._clock = clock
+        self._max_token_bytes = max_token_bytes
+
+    def verify(self, token: object) -> VerifiedToken:
+        try:
+            return self._verify(token)
+        except TokenRejected:
+            raise
+        except Exception:  # noqa: BLE001 - the contract: nothing but TokenRejected escapes
+            raise MalformedToken(detail="token could not be processed") from None
+
+    # -- the pipeline -------------------------------------------------------------------
+
+    def _verify(self, token: object) -> VerifiedToken:
+        jws = parse_compact(token, self._max_token_bytes)
+        alg, kid = _check_header(jws.header)
+        policy = self._policy_for(jws.payload)
+        if alg not in policy.algorithms:
+            raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm not allowed for this issuer")
+        if policy.require_access_token_type:
+            _check_access_token_type(jws.header)
+        key = self._key_for(policy, kid)
+        if not key.accepts(alg):  # RFC 8725 §3.1: the algorithm must fit the key
+            raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm does not fit the key")
+        _check_signature(jws, alg, key)
+        return self._check_claims(jws.payload, policy, alg=alg, kid=kid)
+
+    def _policy_for(self, payload: Mapping[str, Any]) -> IssuerPolicy:
+        issuer = payload.get("iss")
+        if issuer is None:
+            raise ClaimInvalid(Reason.MISSING_CLAIM, "iss is required")
+        policy = self._issuers.get(issuer) if isinstance(issuer, str) else None
+        if policy is None:  # RFC 9068 §4 item 3: exact match with a trusted issuer
+            raise ClaimInvalid(Reason.WRONG_ISSUER, "issuer not trusted")
+        return policy
+
+    def _key_for(self, policy: IssuerPolicy, kid: str) -> VerificationKey:
+        try:
+            return self._keys.key_for(policy.jwks_uri, kid)
+        except (KeyNotFound, KeysUnavailable):
+            raise
+        except Exception:  # noqa: BLE001 - a broken key source is "keys unavailable", not a crash
+            raise KeysUnavailable() from None
+
+    def _check_claims(self, payload: Mapping[str, Any], policy: IssuerPolicy, *, alg: str, kid: str) -> VerifiedToken:
+        for name in policy.required_claims:
+            if name not in payload:
+                raise ClaimInvalid(Reason.MISSING_CLAIM, f"{name} is required")  # names come from the policy
+        now = self._clock()
+        leeway = self._leeway
+        expires_at = _required_date(payload, "exp")
+        issued_at = _required_date(payload, "iat")
+        not_before = _numeric_date(payload, "nbf")
+        if now - leeway >= expires_at:  # RFC 7519 §4.1.4
+            raise ClaimInvalid(Reason.EXPIRED, "token expired")
+        if not_before is not None and now + leeway < not_before:  # RFC 7519 §4.1.5
+            raise ClaimInvalid(Reason.NOT_YET_VALID, "token not valid yet")
+        if now + leeway < issued_at:
+            raise ClaimInvalid(Reason.NOT_YET_VALID, "token issued in the future")
+        if expires_at - issued_at > policy.max_lifetime:
+            raise ClaimInvalid(Reason.LIFETIME_TOO_LONG, "token lifetime exceeds the maximum")
+        audience = _audience(payload)
+        if policy.audiences.isdisjoint(audience):  # RFC 9068 §4 item 4, RFC 7519 §4.1.3
+            raise ClaimInvalid(Reason.WRONG_AUDIENCE, "audience not accepted")
+        required = policy.required_claims
+        subject = _string_claim(payload, "sub", required)
+        client_id = _string_claim(payload, policy.client_id_claim, required)
+        jti = _string_claim(payload, "jti", required)
+        return VerifiedToken(
+            issuer=policy.issuer,
+            subject=subject,
+            client_id=client_id,
+            audience=audience,
+            scopes=_scopes(payload, policy.scope_claim),
+            jti=jti,
+            kid=kid,
+            alg=alg,
+            issued_at=math.floor(issued_at),
+            expires_at=math.floor(expires_at),
+            claims=MappingProxyType(dict(payload)),
+        )
+
+
+def _check_header(header: Mapping[str, Any]) -> tuple[str, str]:
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALGORITHMS:  # RFC 8725 §2.1, §3.1: no "none", no HMAC
+        raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm not allowed")
+    if "crit" in header:  # RFC 7515 §4.1.11
+        critical = header["crit"]
+        if (
+            not isinstance(critical, list)
+            or not critical
+            or not all(isinstance(name, str) and name in UNDERSTOOD_CRITICAL_HEADERS for name in critical)
+        ):
+            raise HeaderRejected(Reason.UNSUPPORTED_HEADER, "critical header not understood")
+    if "b64" in header or "zip" in header:  # RFC 7797 unencoded payloads; zip is JWE-only
+        raise HeaderRejected(Reason.UNSUPPORTED_HEADER, "header parameter not supported")
+    # jku, x5u, jwk and x5c are never followed or used (RFC 8725 §3.10): keys come only
+    # from the issuer's configured JWKS URI.
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+        raise HeaderRejected(Reason.UNKNOWN_KEY, "kid header required")
+    return alg, kid
+
+
+def _check_access_token_type(header: Mapping[str, Any]) -> None:
+    typ = header.get("typ")
+    # RFC 9068 §4 item 1; media types compare case-insensitively (RFC 7515 §4.1.9).
+    if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+        raise HeaderRejected(Reason.WRONG_TYPE, "typ must be at+jwt")
+
+
+def _check_signature(jws: CompactJws, alg: str, key: VerificationKey) -> None:
+    try:
+        valid = _JWS[alg].verify(jws.signing_input, key.key, jws.signature)
+    except Exception:  # noqa: BLE001 - malformed signatures (bad ECDSA length, r/s out of range) are bad signatures
+        valid = False
+    if not valid:
+        raise SignatureInvalid()
+
+
+def _required_date(payload: Mapping[str, Any], name: str) -> float:
+    value = _numeric_date(payload, name)
+    if value is None:
+        raise ClaimInvalid(Reason.MISSING_CLAIM, f"{name} is required")
+    return value
+
+
+def _numeric_date(payload: Mapping[str, Any], name: str) -> float | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    # bool is an int subclass in Python; true/false are not NumericDates (RFC 7519 §2).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ClaimInvalid(Reason.INVALID_CLAIM, f"{name} must be a number")
+    if not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE):
+        raise ClaimInvalid(Reason.INVALID_CLAIM, f"{name} out of range")
+    return float(value)
+
+
+def _audience(payload: Mapping[str, Any]) -> tuple[str, ...]:
+    value = payload.get("aud")
+    if value is None:
+        raise ClaimInvalid(Reason.MISSING_CLAIM, "aud is required")
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ClaimInvalid(Reason.INVALID_CLAIM, "aud must be a string or a list of strings")
+
+
+def _string_claim(payload: Mapping[str, Any], name: str, required: tuple[str, ...]) -> str:
+    """A string claim; "" when absent and optional.  A required one must not be empty."""
+    value = payload.get(name, "")
+    if not isinstance(value, str) or (name in required and not value):
+        raise ClaimInvalid(Reason.INVALID_CLAIM, "string claim has the wrong type")
+    return value
+
+
+def _scopes(payload: Mapping[str, Any], claim: str) -> frozenset[str]:
+    value = payload.get(claim)
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(value.split())
+    if claim == "scp" and isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return frozenset(value)
+    raise ClaimInvalid(Reason.INVALID_CLAIM, "scope has the wrong type")
