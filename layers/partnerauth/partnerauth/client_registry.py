@@ -1,0 +1,484 @@
+"""Partner clients in DynamoDB (ClientsTable, HASH ``client_id``) and their authentication.
+
+One item per client::
+
+    client_id S | client_name S | scopes L<S> | audiences L<S> | grant_types L<S>
+    token_lifetime N | status S (active|disabled) | created_at N | updated_at N | version N
+    secrets L<M{secret_id S, hash B, hash_alg S, created_at N, expires_at N?}>   (at most two live)
+
+Metadata names follow RFC 7591 §2 (``client_name``, ``grant_types``, ``scope``).  Every
+change is a conditional write on ``version`` so that two operators cannot silently undo
+each other.  Plaintext secrets exist only in the :class:`IssuedSecret` returned by
+:meth:`ClientRegistry.create` and :meth:`ClientRegistry.roll_secret`.
+
+:meth:`ClientRegistry.authenticate` does the same work on every path (unknown client,
+disabled client, expired secret, wrong secret, success): one consistent ``GetItem``, one
+HMAC, :data:`MAX_SECRETS` constant-time comparisons.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Final
+
+from .client_secrets import DUMMY_DIGEST, HASH_ALGORITHM, Hasher, new_client_secret, new_secret_id
+from .errors import PartnerAuthError
+
+Clock = Callable[[], float]
+
+MAX_SECRETS: Final = 2  # two live secrets: a partner can roll with no downtime
+CLIENT_CREDENTIALS: Final = "client_credentials"
+KNOWN_GRANT_TYPES: Final = frozenset({CLIENT_CREDENTIALS})
+MIN_TOKEN_LIFETIME: Final = 60
+DEFAULT_MAX_TOKEN_LIFETIME: Final = 86400
+MAX_CLIENT_ID_LENGTH: Final = 128
+MAX_SCOPES: Final = 50
+MAX_AUDIENCES: Final = 10
+
+# RFC 6749 Appendix A.1: client-id = *VSCHAR; we also refuse space so ids survive shells and logs.
+_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
+_AUDIENCE = re.compile(r"[\x21-\x7e]{1,512}")
+_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class AuthFailure(StrEnum):
+    """Why authentication failed: for logs and metrics only, never for the caller."""
+
+    UNKNOWN_CLIENT = "unknown_client"
+    DISABLED_CLIENT = "disabled_client"
+    EXPIRED_SECRET = "expired_secret"
+    WRONG_SECRET = "wrong_secret"
+
+
+class ClientRegistryError(PartnerAuthError):
+    """Base of the registry's management errors (what an operator sees)."""
+
+
+class ClientNotFound(ClientRegistryError):
+    def __init__(self) -> None:
+        super().__init__("no such client")
+
+
+class ClientAlreadyExists(ClientRegistryError):
+    def __init__(self) -> None:
+        super().__init__("a client with this id already exists")
+
+
+class ClientConflict(ClientRegistryError):
+    def __init__(self) -> None:
+        super().__init__("the client was changed concurrently; retry")
+
+
+class InvalidClientMetadata(ClientRegistryError, ValueError):
+    """Metadata that does not satisfy the rules (messages are constants, never the value)."""
+
+
+class TooManySecrets(ClientRegistryError):
+    def __init__(self) -> None:
+        super().__init__("the client already has two live secrets; revoke one before rolling")
+
+
+class ClientAuthenticationFailed(PartnerAuthError):
+    """The single failure of :meth:`ClientRegistry.authenticate`.
+
+    ``reason`` is for the operator's logs; the caller always gets the same ``invalid_client``.
+    """
+
+    def __init__(self, reason: AuthFailure) -> None:
+        self.reason = reason
+        super().__init__("client authentication failed")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSecret:
+    secret_id: str
+    digest: bytes = field(repr=False)
+    created_at: int
+    expires_at: int | None = None
+    hash_alg: str = HASH_ALGORITHM
+
+    def is_live(self, now: float) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    client_id: str
+    client_name: str
+    scopes: tuple[str, ...]
+    audiences: tuple[str, ...]
+    token_lifetime: int
+    status: ClientStatus
+    created_at: int
+    updated_at: int
+    grant_types: tuple[str, ...] = (CLIENT_CREDENTIALS,)
+    secrets: tuple[StoredSecret, ...] = ()
+    version: int = 1
+
+    @property
+    def active(self) -> bool:
+        return self.status is ClientStatus.ACTIVE
+
+    def live_secrets(self, now: float) -> tuple[StoredSecret, ...]:
+        return tuple(s for s in self.secrets if s.is_live(now))
+
+    def describe(self, now: float) -> dict[str, Any]:
+        """Everything an operator may see: no hash, no secret."""
+        return {
+            "client_id": self.client_id,
+            "client_name": self.client_name,
+            "status": self.status.value,
+            "scopes": list(self.scopes),
+            "audiences": list(self.audiences),
+            "grant_types": list(self.grant_types),
+            "token_lifetime": self.token_lifetime,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "secrets": [
+                {
+                    "secret_id": s.secret_id,
+                    "created_at": s.created_at,
+                    "expires_at": s.expires_at,
+                    "state": "live" if s.is_live(now) else "expired",
+                }
+                for s in self.secrets
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSecret:
+    """A new secret, in plaintext, for the operator to hand over once.  Never logged."""
+
+    client: Client
+    secret_id: str
+    secret: str = field(repr=False)
+    expires_at: int | None = None
+
+
+class ClientRegistry:
+    """CRUD for partner clients and their authentication."""
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb_client: Any,
+        hasher: Hasher,
+        clock: Clock = time.time,
+        *,
+        max_token_lifetime: int = DEFAULT_MAX_TOKEN_LIFETIME,
+        generate_secret: Callable[[], str] = new_client_secret,
+        generate_client_id: Callable[[], str] | None = None,
+    ) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb_client
+        self._hasher = hasher
+        self._clock = clock
+        self.max_token_lifetime = max_token_lifetime
+        self._generate_secret = generate_secret
+        self._generate_client_id = generate_client_id or _new_client_id
+
+    # -- authentication ------------------------------------------------------------------
+
+    def authenticate(self, client_id: str, secret: str) -> Client:
+        """The active client whose live secret this is; otherwise :class:`ClientAuthenticationFailed`.
+
+        Same work on every path: the HMAC is computed before the lookup, the lookup always
+        happens, and the presented digest is compared with exactly ``MAX_SECRETS`` stored
+        digests (:data:`DUMMY_DIGEST` fills missing slots), without an early exit.
+        """
+        presented = self._hasher.digest(secret)
+        now = self._clock()
+        item = self._dynamodb.get_item(
+            TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
+        ).get("Item")
+        client = _decode(item) if item else None
+        stored: list[StoredSecret | None] = list(client.secrets if client else ())
+        stored += [None] * (MAX_SECRETS - len(stored))
+        matched = live_match = False
+        for slot in stored:
+            equal = self._hasher.matches(presented, slot.digest if slot is not None else DUMMY_DIGEST)
+            live = slot is not None and slot.hash_alg == self._hasher.algorithm and slot.is_live(now)
+            matched = matched | equal
+            live_match = live_match | (equal & live)
+        if client is None:
+            raise ClientAuthenticationFailed(AuthFailure.UNKNOWN_CLIENT)
+        if not client.active:
+            raise ClientAuthenticationFailed(AuthFailure.DISABLED_CLIENT)
+        if live_match:
+            return client
+        raise ClientAuthenticationFailed(AuthFailure.EXPIRED_SECRET if matched else AuthFailure.WRONG_SECRET)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, client_id: str) -> Client:
+        item = self._dynamodb.get_item(
+            TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            raise ClientNotFound()
+        return _decode(item)
+
+    def list_clients(self) -> list[Client]:
+        return sorted(self._scan(), key=lambda c: c.client_id)
+
+    def _scan(self) -> Iterator[Client]:
+        paginator = self._dynamodb.get_paginator("scan")
+        for page in paginator.paginate(TableName=self._table, ConsistentRead=True):
+            for item in page.get("Items", []):
+                yield _decode(item)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        client_name: str,
+        scopes: Iterable[str],
+        audiences: Iterable[str],
+        token_lifetime: int,
+        client_id: str | None = None,
+        secret_expires_at: int | None = None,
+        grant_types: Iterable[str] = (CLIENT_CREDENTIALS,),
+    ) -> IssuedSecret:
+        now = int(self._clock())
+        chosen_id = self._generate_client_id() if client_id is None else client_id
+        client = Client(
+            client_id=self._validated_client_id(chosen_id),
+            client_name=_validated_name(client_name),
+            scopes=_validated_scopes(scopes),
+            audiences=_validated_audiences(audiences),
+            token_lifetime=self._validated_lifetime(token_lifetime),
+            status=ClientStatus.ACTIVE,
+            created_at=now,
+            updated_at=now,
+            grant_types=_validated_grant_types(grant_types),
+        )
+        client, issued = self._with_new_secret(client, secret_expires_at, now)
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item=_encode(client),
+                ConditionExpression="attribute_not_exists(client_id)",
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            raise ClientAlreadyExists() from None
+        return replace(issued, client=client)
+
+    def update(
+        self,
+        client_id: str,
+        *,
+        client_name: str | None = None,
+        scopes: Iterable[str] | None = None,
+        audiences: Iterable[str] | None = None,
+        token_lifetime: int | None = None,
+        grant_types: Iterable[str] | None = None,
+    ) -> Client:
+        client = self.get(client_id)
+        changed = replace(
+            client,
+            client_name=client.client_name if client_name is None else _validated_name(client_name),
+            scopes=client.scopes if scopes is None else _validated_scopes(scopes),
+            audiences=client.audiences if audiences is None else _validated_audiences(audiences),
+            token_lifetime=(
+                client.token_lifetime if token_lifetime is None else self._validated_lifetime(token_lifetime)
+            ),
+            grant_types=client.grant_types if grant_types is None else _validated_grant_types(grant_types),
+        )
+        return self._save(client, changed)
+
+    def set_status(self, client_id: str, status: ClientStatus) -> Client:
+        client = self.get(client_id)
+        return self._save(client, replace(client, status=ClientStatus(status)))
+
+    def roll_secret(self, client_id: str, *, overlap: int, expires_at: int | None = None) -> IssuedSecret:
+        """Add a new secret; the live old one stays valid for ``overlap`` more seconds (0 = now).
+
+        Expired secrets are pruned.  Refused when two secrets are already live: the operator
+        revokes one first, so a roll never silently cuts off a secret in use.
+        """
+        if overlap < 0:
+            raise InvalidClientMetadata("overlap must not be negative")
+        now = int(self._clock())
+        client = self.get(client_id)
+        live = client.live_secrets(now)
+        if len(live) >= MAX_SECRETS:
+            raise TooManySecrets()
+        cutoff = now + overlap
+        kept = tuple(
+            replace(s, expires_at=cutoff if s.expires_at is None else min(s.expires_at, cutoff)) for s in live
+        )
+        changed, issued = self._with_new_secret(replace(client, secrets=kept), expires_at, now)
+        saved = self._save(client, changed)
+        return replace(issued, client=saved)
+
+    def revoke_secret(self, client_id: str, secret_id: str) -> Client:
+        client = self.get(client_id)
+        remaining = tuple(s for s in client.secrets if s.secret_id != secret_id)
+        if len(remaining) == len(client.secrets):
+            raise ClientNotFound()
+        return self._save(client, replace(client, secrets=remaining))
+
+    def delete(self, client_id: str) -> None:
+        try:
+            self._dynamodb.delete_item(
+                TableName=self._table,
+                Key={"client_id": {"S": client_id}},
+                ConditionExpression="attribute_exists(client_id)",
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            raise ClientNotFound() from None
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _with_new_secret(
+        self, client: Client, expires_at: int | None, now: int
+    ) -> tuple[Client, IssuedSecret]:
+        if expires_at is not None and expires_at <= now:
+            raise InvalidClientMetadata("a new secret's expiry must be in the future")
+        secret = self._generate_secret()
+        stored = StoredSecret(
+            secret_id=new_secret_id(),
+            digest=self._hasher.digest(secret),
+            created_at=now,
+            expires_at=expires_at,
+            hash_alg=self._hasher.algorithm,
+        )
+        changed = replace(client, secrets=(*client.secrets, stored))
+        return changed, IssuedSecret(changed, stored.secret_id, secret, expires_at)
+
+    def _save(self, before: Client, after: Client) -> Client:
+        saved = replace(after, updated_at=int(self._clock()), version=before.version + 1)
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item=_encode(saved),
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":v": {"N": str(before.version)}},
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            raise ClientConflict() from None
+        return saved
+
+    def _validated_lifetime(self, lifetime: int) -> int:
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int):
+            raise InvalidClientMetadata("token_lifetime must be an integer number of seconds")
+        if not MIN_TOKEN_LIFETIME <= lifetime <= self.max_token_lifetime:
+            raise InvalidClientMetadata(
+                f"token_lifetime must be between {MIN_TOKEN_LIFETIME} and {self.max_token_lifetime} seconds"
+            )
+        return lifetime
+
+    @staticmethod
+    def _validated_client_id(client_id: str) -> str:
+        if not _CLIENT_ID.fullmatch(client_id):
+            raise InvalidClientMetadata("client_id must be 1-128 printable ASCII characters without spaces")
+        return client_id
+
+
+def _new_client_id() -> str:
+    return "pc_" + secrets.token_hex(8)
+
+
+def _validated_name(name: str) -> str:
+    if not _NAME.fullmatch(name) or name != name.strip():
+        raise InvalidClientMetadata("client_name must be 1-200 printable characters")
+    return name
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _validated_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    result = _unique(scopes)
+    if not 1 <= len(result) <= MAX_SCOPES or not all(SCOPE_TOKEN.fullmatch(s) for s in result):
+        raise InvalidClientMetadata("scopes: 1-50 scope tokens as in RFC 6749 §3.3")
+    return result
+
+
+def _validated_audiences(audiences: Iterable[str]) -> tuple[str, ...]:
+    result = _unique(audiences)
+    if not 1 <= len(result) <= MAX_AUDIENCES or not all(_AUDIENCE.fullmatch(a) for a in result):
+        raise InvalidClientMetadata("audiences: 1-10 values of printable ASCII without spaces")
+    return result
+
+
+def _validated_grant_types(grant_types: Iterable[str]) -> tuple[str, ...]:
+    result = _unique(grant_types)
+    if not set(result) <= KNOWN_GRANT_TYPES:
+        raise InvalidClientMetadata("grant_types: only client_credentials is supported")
+    return result
+
+
+def _strings(value: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(member["S"] for member in value.get("L", []))
+
+
+def _encode(client: Client) -> dict[str, Any]:
+    return {
+        "client_id": {"S": client.client_id},
+        "client_name": {"S": client.client_name},
+        "scopes": {"L": [{"S": s} for s in client.scopes]},
+        "audiences": {"L": [{"S": a} for a in client.audiences]},
+        "grant_types": {"L": [{"S": g} for g in client.grant_types]},
+        "token_lifetime": {"N": str(client.token_lifetime)},
+        "status": {"S": client.status.value},
+        "created_at": {"N": str(client.created_at)},
+        "updated_at": {"N": str(client.updated_at)},
+        "version": {"N": str(client.version)},
+        "secrets": {"L": [{"M": _encode_secret(s)} for s in client.secrets]},
+    }
+
+
+def _encode_secret(secret: StoredSecret) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "secret_id": {"S": secret.secret_id},
+        "hash": {"B": secret.digest},
+        "hash_alg": {"S": secret.hash_alg},
+        "created_at": {"N": str(secret.created_at)},
+    }
+    if secret.expires_at is not None:
+        item["expires_at"] = {"N": str(secret.expires_at)}
+    return item
+
+
+def _decode(item: dict[str, Any]) -> Client:
+    return Client(
+        client_id=item["client_id"]["S"],
+        client_name=item.get("client_name", {}).get("S", ""),
+        scopes=_strings(item.get("scopes", {})),
+        audiences=_strings(item.get("audiences", {})),
+        grant_types=_strings(item.get("grant_types", {"L": [{"S": CLIENT_CREDENTIALS}]})),
+        token_lifetime=int(item["token_lifetime"]["N"]),
+        status=ClientStatus(item["status"]["S"]),
+        created_at=int(item.get("created_at", {}).get("N", "0")),
+        updated_at=int(item.get("updated_at", {}).get("N", "0")),
+        version=int(item.get("version", {}).get("N", "1")),
+        secrets=tuple(_decode_secret(member["M"]) for member in item.get("secrets", {}).get("L", [])),
+    )
+
+
+def _decode_secret(item: dict[str, Any]) -> StoredSecret:
+    expires = item.get("expires_at")
+    return StoredSecret(
+        secret_id=item["secret_id"]["S"],
+        digest=bytes(item["hash"]["B"]),
+        created_at=int(item["created_at"]["N"]),
+        expires_at=int(expires["N"]) if expires else None,
+        hash_alg=item.get("hash_alg", {}).get("S", HASH_ALGORITHM),
+    )

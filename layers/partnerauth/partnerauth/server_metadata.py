@@ -1,0 +1,55 @@
+"""The authorization server's public identity: issuer identifier, endpoint URLs, RFC 8414 metadata.
+
+Shared by the token issuer (the ``iss`` it signs) and the JWKS publisher (the metadata it
+serves), so the two can never disagree about the issuer or the paths.
+
+When ``ISSUER`` is empty the issuer is ``https://{domainName}/{stage}`` of the request:
+``requestContext.domainName`` and ``stage`` are set by API Gateway, not by the client (the
+``Host`` header is never used).  Behind a custom domain with base-path mappings the stage is not
+part of the public URL, so ``ISSUER`` must be set there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import ConfigurationError
+
+TOKEN_PATH = "/oauth2/token"
+JWKS_PATH = "/.well-known/jwks.json"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+GRANT_TYPES = ("client_credentials",)
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+_DOMAIN = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
+_STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def issuer_for(configured: str | None, request_context: Mapping[str, Any] | None) -> str:
+    """``configured`` (trailing ``/`` removed), else the issuer derived from the request context."""
+    if configured and configured.strip():
+        return configured.strip().rstrip("/")
+    context = request_context or {}
+    domain, stage = str(context.get("domainName", "")), str(context.get("stage", ""))
+    if not _DOMAIN.fullmatch(domain) or not _STAGE.fullmatch(stage):
+        raise ConfigurationError("ISSUER is empty and the request context names no domain and stage")
+    return f"https://{domain}/{stage}"
+
+
+def authorization_server_metadata(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
+    """RFC 8414 §2 metadata for a client-credentials-only server.
+
+    ``response_types_supported`` is REQUIRED by §2 even without an authorization endpoint; the
+    empty list says truthfully that no response type is supported.
+    """
+    return {
+        "issuer": issuer,
+        "token_endpoint": issuer + TOKEN_PATH,
+        "jwks_uri": issuer + JWKS_PATH,
+        "grant_types_supported": list(GRANT_TYPES),
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "scopes_supported": list(dict.fromkeys(scopes)),
+        "response_types_supported": [],
+    }
