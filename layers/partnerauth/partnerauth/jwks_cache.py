@@ -1,0 +1,197 @@
+"""The verifier's cache of JWK Sets, one per JWKS URI (RFC 7517 §5).
+
+Modelled on awslabs/aws-jwt-verify's ``SimpleJwksCache`` and ``SimplePenaltyBox``
+(``src/jwk.ts``), with what they leave out: a maximum age, a bound on how long stale
+keys are served, de-duplication across threads and a cooldown that also covers failures.
+
+How :meth:`JwksCache.key_for` answers:
+
+* **Fresh set** (younger than ``max_age``): a dict lookup and a clock read, no lock.
+* **At most one fetch per URI per ``cooldown``, whatever the reason** (a cold cache, an
+  expired set, an unknown ``kid``, a failed fetch).  The cooldown is kept per URI, not per
+  ``(URI, kid)``: a flood of random ``kid`` values costs the issuer at most one fetch per
+  cooldown in total, and a failing endpoint is not retried (and its timeout is not paid)
+  on every request.  Within the cooldown an unknown ``kid`` is :class:`KeyNotFound` at once.
+  Because of this, an issuer must publish a new key at least ``max_age`` before signing
+  with it (our key rotation's publish lead does).
+* **One fetch in flight per URI**: concurrent callers wait for it and share its result.
+* **Last good set**: a failed fetch, a document that is not a JWK Set, or a set with no
+  usable key never replaces what we have.  A set past ``max_age`` keeps being served while
+  refreshes fail, for at most ``stale_if_error`` more seconds (RFC 5861 §4's idea), so that
+  keys the issuer has withdrawn are not trusted forever by a verifier that cannot reach it.
+  :class:`KeysUnavailable` is raised only when there is no usable set at all.
+* Members are parsed one by one by :func:`partnerauth.jwk.parse_jwks`: one bad key does
+  not spoil the set.
+
+``jwks_uri`` must come from configuration (the verifier's issuer policy), never from a
+token: entries are kept per URI and never evicted.
+
+The clock is monotonic by default: ages are durations, and a wall-clock step must not
+expire or revive a set.  Tests inject their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import ConfigurationError, JwksFetchError, KeyNotFound, KeysUnavailable
+from .jwk import VerificationKey, parse_jwks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .jwks_fetch import JwksFetcher
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_AGE = 300.0
+DEFAULT_COOLDOWN = 30.0
+DEFAULT_STALE_IF_ERROR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class CachedKeySet:
+    """The usable keys of one fetched JWK Set and until when to use them."""
+
+    keys: dict[str, VerificationKey]
+    fresh_until: float
+    usable_until: float
+
+
+class PenaltyBox:
+    """Allows at most one fetch per URI per ``cooldown`` seconds.  Not thread-safe on its
+    own: :class:`JwksCache` calls it under its lock."""
+
+    def __init__(self, cooldown: float) -> None:
+        self._cooldown = cooldown
+        self._last_attempt: dict[str, float] = {}
+
+    def try_enter(self, jwks_uri: str, now: float) -> bool:
+        """Record a fetch attempt at ``now`` if the cooldown since the last one has passed."""
+        last = self._last_attempt.get(jwks_uri)
+        if last is not None and now < last + self._cooldown:
+            return False
+        self._last_attempt[jwks_uri] = now
+        return True
+
+
+class _Flight:
+    """A fetch in progress; followers wait on ``done``."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class JwksCache:
+    """Public keys per JWKS URI: a :class:`~partnerauth.key_source.KeySource`."""
+
+    def __init__(
+        self,
+        fetcher: JwksFetcher,
+        *,
+        max_age: float = DEFAULT_MAX_AGE,
+        cooldown: float = DEFAULT_COOLDOWN,
+        stale_if_error: float = DEFAULT_STALE_IF_ERROR,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < cooldown <= max_age:
+            raise ConfigurationError("JWKS cooldown must be positive and no longer than the max age")
+        if not stale_if_error >= 0:
+            raise ConfigurationError("JWKS stale-if-error must not be negative")
+        self._fetcher = fetcher
+        self._max_age = max_age
+        self._stale_if_error = stale_if_error
+        self._clock = clock
+        self._box = PenaltyBox(cooldown)
+        self._entries: dict[str, CachedKeySet] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._lock = threading.Lock()
+
+    def key_for(self, jwks_uri: str, kid: str) -> VerificationKey:
+        """The key ``kid`` of the set at ``jwks_uri``: :class:`KeyNotFound` when the set (as
+        fresh as the cooldown allows) lacks it, :class:`KeysUnavailable` when no set is usable."""
+        entry = self._entries.get(jwks_uri)
+        if entry is not None and self._clock() < entry.fresh_until:
+            key = entry.keys.get(kid)
+            if key is not None:
+                return key
+        self._refresh(jwks_uri)
+        return self._answer(jwks_uri, kid)
+
+    def prefetch(self, jwks_uri: str) -> bool:
+        """Warm the cache (e.g. at import); ``True`` when a usable set is cached.  Never raises
+        for a failed fetch, and counts against the cooldown like any other fetch."""
+        self._refresh(jwks_uri)
+        entry = self._entries.get(jwks_uri)
+        return entry is not None and self._clock() < entry.usable_until
+
+    def _answer(self, jwks_uri: str, kid: str) -> VerificationKey:
+        entry = self._entries.get(jwks_uri)
+        if entry is None or self._clock() >= entry.usable_until:
+            raise KeysUnavailable
+        key = entry.keys.get(kid)
+        if key is None:
+            raise KeyNotFound
+        return key
+
+    def _refresh(self, jwks_uri: str) -> None:
+        """Fetch unless the cooldown forbids it; join the fetch in flight if there is one."""
+        with self._lock:
+            now = self._clock()
+            flight = self._flights.get(jwks_uri)
+            if flight is None:
+                if not self._box.try_enter(jwks_uri, now):
+                    return
+                flight = self._flights[jwks_uri] = _Flight()
+                leader = True
+            else:
+                leader = False
+        if not leader:
+            flight.done.wait()  # the leader always sets it; its fetch has its own deadline
+            return
+        try:
+            self._fetch(jwks_uri)
+        finally:
+            with self._lock:
+                del self._flights[jwks_uri]
+            flight.done.set()
+
+    def _fetch(self, jwks_uri: str) -> None:
+        try:
+            document = self._fetcher.fetch(jwks_uri)
+        except JwksFetchError as error:
+            self._report_failure(jwks_uri, str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - a fetcher's bug must not cost us the last good set
+            self._report_failure(jwks_uri, type(error).__name__)
+            return
+        try:
+            keys = parse_jwks(document)
+        except ValueError:
+            self._report_failure(jwks_uri, "not a JWK Set")
+            return
+        if not keys:
+            self._report_failure(jwks_uri, "no usable key in the JWK Set")
+            return
+        now = self._clock()
+        self._entries[jwks_uri] = CachedKeySet(
+            keys=keys,
+            fresh_until=now + self._max_age,
+            usable_until=now + self._max_age + self._stale_if_error,
+        )
+        logger.debug("jwks refreshed", extra={"jwks_uri": jwks_uri, "kids": sorted(keys)})
+
+    def _report_failure(self, jwks_uri: str, problem: str) -> None:
+        # ``problem`` is a constant of this package or an exception class name, never a body.
+        # The last good set, if any, stays in ``_entries`` untouched.
+        logger.warning(
+            "jwks refresh failed; %s",
+            "keeping the last good set" if jwks_uri in self._entries else "no keys cached",
+            extra={"jwks_uri": jwks_uri, "problem": problem},
+        )
