@@ -96,7 +96,7 @@ test: setup ## Everything CI runs: lint, template checks, sam build, pytest
 	$(MAKE) lint
 	$(MAKE) template-checks
 	$(MAKE) build
-	$(MAKE) pytest
+	PARTNERAUTH_REQUIRE_BUILD=1 $(MAKE) pytest
 
 .PHONY: pytest
 pytest: venv

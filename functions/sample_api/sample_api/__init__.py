@@ -1,0 +1,1 @@
+"""Backend of the sample protected API (placeholder until its owner replaces it)."""
