@@ -1,0 +1,1 @@
+"""JwksFunction: the published signing keys (RFC 7517) and the RFC 8414 authorization-server metadata."""

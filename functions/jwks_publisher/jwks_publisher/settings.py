@@ -1,0 +1,40 @@
+"""JwksFunction configuration, read from the environment once at import (DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from partnerauth.client_registry import SCOPE_TOKEN
+from partnerauth.errors import ConfigurationError
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherSettings:
+    signing_keys_table: str
+    issuer: str | None  # None: derived per request from the API Gateway domain and stage
+    jwks_max_age: int  # seconds; must not exceed the rotation's publish lead (the rotation checks it)
+    supported_scopes: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PublisherSettings:
+        env = os.environ if env is None else env
+        table = env.get("SIGNING_KEYS_TABLE", "").strip()
+        if not table:
+            raise ConfigurationError("SIGNING_KEYS_TABLE is not set")
+        try:
+            max_age = int(env.get("JWKS_MAX_AGE", "600"))
+        except ValueError:
+            raise ConfigurationError("JWKS_MAX_AGE must be an integer") from None
+        if max_age < 0:
+            raise ConfigurationError("JWKS_MAX_AGE must not be negative")
+        scopes = tuple(dict.fromkeys(env.get("SUPPORTED_SCOPES", "").split()))
+        if not all(SCOPE_TOKEN.fullmatch(scope) for scope in scopes):
+            raise ConfigurationError("SUPPORTED_SCOPES must be scope tokens (RFC 6749 §3.3)")
+        return cls(
+            signing_keys_table=table,
+            issuer=env.get("ISSUER", "").strip().rstrip("/") or None,
+            jwks_max_age=max_age,
+            supported_scopes=scopes,
+        )

@@ -1,0 +1,216 @@
+"""The client credentials grant (RFC 6749 §4.4): authenticate, decide scope/audience/lifetime, sign.
+
+Order of checks (each a §5.2 error):
+
+1. ``grant_type`` is ``client_credentials``, else ``unsupported_grant_type`` (no store work for junk);
+2. the throttle for the presented id (429 while a delay is open), then client authentication
+   (``invalid_client``; every failure counts towards the throttle);
+3. the client is registered for this grant (RFC 7591 ``grant_types``), else ``unauthorized_client``;
+4. ``scope`` is well-formed (RFC 6749 §3.3) and within the client's scopes, else ``invalid_scope``;
+   omitted, it defaults to all of the client's scopes (§3.3 allows a pre-defined default);
+5. ``resource`` (RFC 8707) / ``audience`` is one of the client's audiences, else ``invalid_target``.
+
+No refresh token is issued (RFC 6749 §4.4.3): the client simply asks again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from partnerauth.access_token import AccessTokenRequest, IssuedToken, sign_access_token
+from partnerauth.auth_throttle import AuthThrottle
+from partnerauth.client_registry import (
+    CLIENT_CREDENTIALS,
+    AuthFailure,
+    Client,
+    ClientAuthenticationFailed,
+    ClientRegistry,
+)
+from partnerauth.client_secrets import Hasher, LazySecretHasher
+from partnerauth.key_store import KeyStore
+from partnerauth.keys import SigningKey
+
+from .client_auth import AUTH_FAILED, ClientCredentials
+from .oauth_errors import InvalidClient, InvalidScope, InvalidTarget, UnauthorizedClient, UnsupportedGrantType
+from .settings import TokenSettings
+from .signing_key_cache import DEFAULT_TTL, CachedSigningKey
+from .token_request import TokenRequest
+
+# RFC 6749 §3.3: scope = scope-token *( SP scope-token ); scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
+MAX_SCOPE_LENGTH = 1024
+
+
+class SigningKeySource(Protocol):
+    def current_signing_key(self) -> SigningKey: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GrantPolicy:
+    max_token_lifetime: int
+    default_audience: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGranted:
+    """The outcome of a successful request.  ``repr`` (via :class:`IssuedToken`) never shows the token."""
+
+    issued: IssuedToken
+    client_id: str
+    scopes: tuple[str, ...]
+    audience: str
+    lifetime: int
+
+    def response_body(self) -> dict[str, Any]:
+        """RFC 6749 §5.1 (and §4.4.3: no ``refresh_token``)."""
+        return {
+            "access_token": self.issued.token,
+            "token_type": "Bearer",
+            "expires_in": self.lifetime,
+            "scope": " ".join(self.scopes),
+        }
+
+    def log_fields(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "jti": self.issued.jti,
+            "kid": self.issued.kid,
+            "scope": " ".join(self.scopes),
+            "aud": self.audience,
+            "expires_at": self.issued.expires_at,
+        }
+
+
+class ClientCredentialsGrant:
+    def __init__(
+        self,
+        registry: ClientRegistry,
+        throttle: AuthThrottle,
+        signing_keys: SigningKeySource,
+        policy: GrantPolicy,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._registry = registry
+        self._throttle = throttle
+        self._signing_keys = signing_keys
+        self._policy = policy
+        self._clock = clock
+
+    def issue(self, request: TokenRequest, issuer: str) -> TokenGranted:
+        if request.grant_type != CLIENT_CREDENTIALS:
+            raise UnsupportedGrantType("only client_credentials is supported", reason="grant_type")
+        client = self._authenticate(request.credentials)
+        if CLIENT_CREDENTIALS not in client.grant_types:
+            raise UnauthorizedClient(
+                "the client may not use the client_credentials grant", client_id=client.client_id
+            )
+        scopes = _granted_scopes(client, request.scope)
+        audience = self._audience(client, request)
+        lifetime = min(client.token_lifetime, self._policy.max_token_lifetime)
+        key = self._signing_keys.current_signing_key()
+        issued = sign_access_token(
+            key,
+            AccessTokenRequest(
+                issuer=issuer, client_id=client.client_id, audience=audience, scopes=scopes, lifetime=lifetime
+            ),
+            now=self._clock(),
+        )
+        return TokenGranted(issued, client.client_id, scopes, audience, lifetime)
+
+    def _authenticate(self, presented: ClientCredentials) -> Client:
+        """Throttle check, then the registry; every failure is counted and answered alike."""
+        state = self._throttle.check(presented.client_id)
+        try:
+            client = self._registry.authenticate(presented.client_id, presented.secret)
+        except ClientAuthenticationFailed as failure:
+            self._throttle.record_failure(presented.client_id)
+            raise InvalidClient(
+                AUTH_FAILED,
+                reason=failure.reason.value,
+                auth_method=presented.method.value,
+                **_who(presented.client_id, failure.reason),
+            ) from None
+        self._throttle.record_success(presented.client_id, state)
+        return client
+
+    def _audience(self, client: Client, request: TokenRequest) -> str:
+        if request.resource is not None:
+            parts = urlsplit(request.resource)
+            # RFC 8707 §2: an absolute URI without a fragment.
+            if not parts.scheme or not parts.netloc or "#" in request.resource:
+                raise InvalidTarget(
+                    "resource must be an absolute URI without a fragment", client_id=client.client_id
+                )
+            target = request.resource
+        elif request.audience is not None:
+            target = request.audience
+        else:
+            default = self._policy.default_audience
+            return default if default is not None and default in client.audiences else client.audiences[0]
+        if target not in client.audiences:
+            raise InvalidTarget(
+                "the requested audience is not allowed for this client", client_id=client.client_id
+            )
+        return target
+
+
+def _granted_scopes(client: Client, scope: str | None) -> tuple[str, ...]:
+    if scope is None:
+        return client.scopes  # RFC 6749 §3.3: the pre-defined default is everything the client may have
+    if len(scope) > MAX_SCOPE_LENGTH or not _SCOPE.fullmatch(scope):
+        raise InvalidScope("scope is malformed", client_id=client.client_id)
+    requested = tuple(dict.fromkeys(scope.split(" ")))
+    if not set(requested) <= set(client.scopes):
+        # RFC 6749 §5.2 "exceeds the scope granted": invalid_scope, never a silently narrowed token.
+        raise InvalidScope(
+            "the requested scope exceeds what the client may request", client_id=client.client_id
+        )
+    return requested
+
+
+def _who(client_id: str, reason: AuthFailure) -> dict[str, str]:
+    """Log the id of a registered client; for an unknown one only a fingerprint, because a confused
+    caller may have sent its secret as the id."""
+    if reason is AuthFailure.UNKNOWN_CLIENT:
+        return {
+            "client_id_sha256": hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        }
+    return {"client_id": client_id}
+
+
+def build_grant(
+    settings: TokenSettings,
+    *,
+    dynamodb: Any,
+    kms: Any,
+    fetch_pepper: Callable[[], str | bytes],
+    clock: Callable[[], float] = time.time,
+    key_cache_ttl: float = DEFAULT_TTL,
+    hasher: Hasher | None = None,
+) -> ClientCredentialsGrant:
+    """The grant and its collaborators, from settings and injected AWS clients (no I/O here).
+    ``hasher`` replaces the pepper-keyed hasher (tests wrap one to count the work)."""
+    registry = ClientRegistry(
+        settings.clients_table,
+        dynamodb,
+        hasher or LazySecretHasher(fetch_pepper),
+        clock,
+        max_token_lifetime=settings.max_token_lifetime,
+    )
+    throttle = AuthThrottle(settings.auth_attempts_table, dynamodb, clock=clock)
+    key_store = KeyStore(settings.signing_keys_table, dynamodb, kms_client=kms, clock=clock)
+    return ClientCredentialsGrant(
+        registry,
+        throttle,
+        CachedSigningKey(key_store, ttl=key_cache_ttl, clock=clock),
+        GrantPolicy(
+            max_token_lifetime=settings.max_token_lifetime, default_audience=settings.default_audience
+        ),
+        clock,
+    )

@@ -1,0 +1,175 @@
+"""Token endpoint errors (RFC 6749 §5.2) and the one place that turns any exception into a response.
+
+Every response of the token endpoint, success or error, carries ``Cache-Control: no-store``
+and ``Pragma: no-cache`` (RFC 6749 §5.1, §5.2).  Error bodies hold only ``error`` and a
+constant ``error_description`` written here, never anything taken from the request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from partnerauth.auth_throttle import ClientThrottled
+from partnerauth.errors import KeyStoreError
+
+JSON = "application/json;charset=UTF-8"
+NO_STORE: dict[str, str] = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
+REALM = "partnerauth"
+DEPENDENCY_RETRY_AFTER = 2  # seconds; DynamoDB/KMS/Secrets Manager hiccups are short
+
+
+class OAuthError(Exception):
+    """An error response of the token endpoint.  ``log_fields`` go to our logs, never to the caller."""
+
+    error: ClassVar[str] = "invalid_request"
+    status: ClassVar[int] = 400
+
+    def __init__(self, description: str | None = None, **log_fields: Any) -> None:
+        self.description = description
+        self.log_fields = log_fields
+        super().__init__(self.error)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def body(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequest(OAuthError):
+    """RFC 6749 §5.2 ``invalid_request``: missing, repeated or malformed parameters, two auth methods."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """RFC 6749 §5.2 ``invalid_client``: 401.  ``WWW-Authenticate: Basic`` is always sent: RFC 6749 §5.2
+    requires it when the client used the Authorization header, and RFC 9110 §15.5.2 requires a challenge
+    on every 401 (the client_secret_post case), so the response does not depend on the method used."""
+
+    error = "invalid_client"
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+
+
+class UnauthorizedClient(OAuthError):
+    """RFC 6749 §5.2 ``unauthorized_client``: the client may not use this grant type."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    """RFC 6749 §5.2 ``unsupported_grant_type``."""
+
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    """RFC 6749 §5.2 ``invalid_scope``: malformed, unknown, or beyond what the client is allowed."""
+
+    error = "invalid_scope"
+
+
+class InvalidTarget(OAuthError):
+    """RFC 8707 §2 ``invalid_target``: the requested resource/audience is not one the client may use."""
+
+    error = "invalid_target"
+
+
+class TooManyAttempts(OAuthError):
+    """Authentication refused without checking the secret while a throttle delay is open (429, RFC 6585 §4).
+
+    The code stays ``invalid_client`` (the only §5.2 code that fits); the status and ``Retry-After``
+    tell a well-behaved client when to come back."""
+
+    error = "invalid_client"
+    status = 429
+
+    def __init__(self, retry_after: int, **log_fields: Any) -> None:
+        super().__init__("too many failed authentication attempts; retry later", **log_fields)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class TemporarilyUnavailable(OAuthError):
+    """A dependency (DynamoDB, KMS, Secrets Manager) failed: 503 with ``Retry-After``.  The code follows
+    RFC 6749 §4.1.2.1 ``temporarily_unavailable``, the registry's code for exactly this condition."""
+
+    error = "temporarily_unavailable"
+    status = 503
+
+    def __init__(self, retry_after: int = DEPENDENCY_RETRY_AFTER, **log_fields: Any) -> None:
+        super().__init__("the service is temporarily unavailable; retry later", **log_fields)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class NotFound(OAuthError):
+    error = "not_found"
+    status = 404
+
+
+class ServerError(OAuthError):
+    """A defect of ours.  The body says nothing more; the log has the exception type."""
+
+    error = "server_error"
+    status = 500
+
+
+def _is_aws_failure(error: Exception) -> bool:
+    """botocore's ClientError/BotoCoreError (network, throttling, 5xx), recognised without importing
+    botocore here: both live in ``botocore.exceptions``."""
+    return any(cls.__module__ == "botocore.exceptions" for cls in type(error).__mro__)
+
+
+def as_oauth_error(error: Exception) -> OAuthError:
+    """The one mapping from anything a request can raise to the response it gets."""
+    if isinstance(error, OAuthError):
+        return error
+    if isinstance(error, ClientThrottled):
+        return TooManyAttempts(error.retry_after, reason="throttled")
+    if isinstance(error, KeyStoreError | GetParameterError) or _is_aws_failure(error):
+        return TemporarilyUnavailable(dependency_error=type(error).__name__, aws_code=_aws_code(error))
+    if isinstance(error, NotFoundError):
+        return NotFound("no such endpoint")
+    return ServerError(exception=type(error).__name__)
+
+
+def _aws_code(error: Exception) -> str | None:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def oauth_response(error: OAuthError) -> Response[str]:
+    return Response(
+        status_code=error.status,
+        content_type=JSON,
+        body=json.dumps(error.body(), separators=(",", ":")),
+        headers={**NO_STORE, **error.headers()},
+    )
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=dict(NO_STORE),
+    )

@@ -1,0 +1,46 @@
+"""TokenFunction configuration, read from the environment once at import (DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from partnerauth.errors import ConfigurationError
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSettings:
+    clients_table: str
+    signing_keys_table: str
+    auth_attempts_table: str
+    pepper_secret_arn: str
+    issuer: str | None  # None: derived per request from the API Gateway domain and stage
+    default_audience: str | None
+    max_token_lifetime: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TokenSettings:
+        env = os.environ if env is None else env
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigurationError(f"{name} is not set")
+            return value
+
+        try:
+            max_lifetime = int(env.get("MAX_TOKEN_LIFETIME", "3600"))
+        except ValueError:
+            raise ConfigurationError("MAX_TOKEN_LIFETIME must be an integer") from None
+        if max_lifetime < 60:
+            raise ConfigurationError("MAX_TOKEN_LIFETIME must be at least 60 seconds")
+        return cls(
+            clients_table=required("CLIENTS_TABLE"),
+            signing_keys_table=required("SIGNING_KEYS_TABLE"),
+            auth_attempts_table=required("AUTH_ATTEMPTS_TABLE"),
+            pepper_secret_arn=required("PEPPER_SECRET_ARN"),
+            issuer=env.get("ISSUER", "").strip().rstrip("/") or None,
+            default_audience=env.get("DEFAULT_AUDIENCE", "").strip() or None,
+            max_token_lifetime=max_lifetime,
+        )

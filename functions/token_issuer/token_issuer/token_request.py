@@ -1,0 +1,122 @@
+"""From an API Gateway REST proxy event to a :class:`TokenRequest` (syntax only, no I/O).
+
+What is refused here (``invalid_request`` unless said otherwise):
+
+* any query string: parameters, and above all credentials, travel in the body only (RFC 6749 §2.3.1, §3.2);
+* a Content-Type other than ``application/x-www-form-urlencoded``, or none (RFC 6749 §4.4.2, Appendix B);
+* a body that is too large, not ASCII, badly percent-encoded, not UTF-8, or repeats a parameter (§3.2);
+* a repeated ``Authorization`` or ``Content-Type`` header;
+* two client authentication methods at once (RFC 6749 §2.3: "MUST NOT use more than one");
+* a missing ``grant_type``; ``resource`` together with ``audience``.
+
+Malformed or missing credentials are ``invalid_client`` (see :mod:`token_issuer.client_auth`).
+Parameters sent without a value are treated as omitted (RFC 6749 §3.1); unknown ones are ignored (§3.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .client_auth import AuthMethod, ClientCredentials, credentials, parse_basic
+from .form_body import MAX_BODY_BYTES, FormError, parse_form
+from .oauth_errors import InvalidClient, InvalidRequest
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    grant_type: str
+    credentials: ClientCredentials
+    scope: str | None = None  # raw; the grant checks it against RFC 6749 §3.3 and the client
+    resource: str | None = None  # RFC 8707 §2
+    audience: str | None = None  # the common non-RFC spelling of the same choice
+
+
+def parse_token_request(event: Mapping[str, Any]) -> TokenRequest:
+    if event.get("queryStringParameters") or event.get("multiValueQueryStringParameters"):
+        raise InvalidRequest("parameters must be sent in the request body", reason="query_string")
+    content_types = header_values(event, "content-type")
+    if len(content_types) != 1 or _media_type(content_types[0]) != FORM_MEDIA_TYPE:
+        raise InvalidRequest(f"the request body must be {FORM_MEDIA_TYPE}", reason="content_type")
+    try:
+        params = parse_form(_body_bytes(event))
+    except FormError as error:
+        raise InvalidRequest(str(error), reason="form") from None
+    params = {name: value for name, value in params.items() if value}  # RFC 6749 §3.1
+    grant_type = params.get("grant_type")
+    if grant_type is None:
+        raise InvalidRequest("grant_type is required", reason="grant_type_missing")
+    if "resource" in params and "audience" in params:
+        raise InvalidRequest("send resource or audience, not both", reason="resource_and_audience")
+    return TokenRequest(
+        grant_type=grant_type,
+        credentials=_client_credentials(event, params),
+        scope=params.get("scope"),
+        resource=params.get("resource"),
+        audience=params.get("audience"),
+    )
+
+
+def _client_credentials(event: Mapping[str, Any], params: Mapping[str, str]) -> ClientCredentials:
+    authorization = header_values(event, "authorization")
+    if len(authorization) > 1:
+        raise InvalidRequest("the Authorization header is repeated", reason="authorization_repeated")
+    body_id, body_secret = params.get("client_id"), params.get("client_secret")
+    if authorization:
+        if body_secret is not None:
+            # RFC 6749 §2.3: the client MUST NOT use more than one authentication method.
+            raise InvalidRequest("use one client authentication method", reason="two_auth_methods")
+        presented = parse_basic(authorization[0])
+        if body_id is not None and body_id != presented.client_id:
+            raise InvalidRequest(
+                "client_id does not match the Authorization header", reason="client_id_mismatch"
+            )
+        return presented
+    if body_secret is not None:
+        if body_id is None:
+            raise InvalidRequest("client_id is required with client_secret", reason="client_id_missing")
+        return credentials(body_id, body_secret, AuthMethod.CLIENT_SECRET_POST)
+    raise InvalidClient("client authentication is required", reason="no_credentials")
+
+
+def header_values(event: Mapping[str, Any], name: str) -> list[str]:
+    """Every value of header ``name`` (case-insensitive).  ``multiValueHeaders`` holds all of them
+    in a REST proxy event; ``headers`` only the last, so it is the fallback."""
+    wanted = name.lower()
+    multi = event.get("multiValueHeaders")
+    if isinstance(multi, Mapping) and multi:
+        return [
+            str(value)
+            for key, values in multi.items()
+            if str(key).lower() == wanted
+            for value in (values if isinstance(values, list) else [values])
+        ]
+    single = event.get("headers")
+    if isinstance(single, Mapping):
+        return [str(value) for key, value in single.items() if str(key).lower() == wanted]
+    return []
+
+
+def _media_type(content_type: str) -> str:
+    # RFC 9110 §8.3.1: type/subtype are case-insensitive; parameters (charset) do not matter here
+    # because the body must be ASCII and percent-decoded bytes are UTF-8 (RFC 6749 Appendix B).
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _body_bytes(event: Mapping[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str) or len(body) > 2 * MAX_BODY_BYTES:
+        raise InvalidRequest("the body is too large", reason="body_size")
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("the body is not valid base64", reason="body_base64") from None
+    return body.encode("utf-8", "surrogatepass")
