@@ -1,0 +1,165 @@
+"""GET /.well-known/jwks.json (RFC 7517) and GET /.well-known/oauth-authorization-server (RFC 8414)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from partnerauth.algorithms import KeySpec
+from partnerauth.jwk import parse_jwks
+from partnerauth.key_store import KeyStore
+from partnerauth.keys import SigningKey, generate_signing_key
+from partnerauth.server_metadata import JWKS_PATH, METADATA_PATH
+
+from .conftest import ISSUER, Endpoint, RecordingClient, aws_error, fresh_import
+
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+
+def test_jwks_publishes_the_current_and_next_keys(
+    jwks_endpoint: Endpoint, session_keys: tuple[SigningKey, SigningKey]
+) -> None:
+    reply = jwks_endpoint.get(JWKS_PATH)
+    assert reply.status == 200
+    # RFC 7517 §8.5.1: the JWK Set media type
+    assert reply.header("Content-Type") == "application/jwk-set+json"
+    document = reply.json()
+    assert [key["kid"] for key in document["keys"]] == [key.kid for key in session_keys]
+    # RFC 7517 §5: public members only
+    assert all(not PRIVATE_MEMBERS & set(key) for key in document["keys"])
+    assert set(parse_jwks(document)) == {key.kid for key in session_keys}
+
+
+def test_jwks_also_publishes_retired_keys(
+    jwks_endpoint: Endpoint, key_store: KeyStore, session_keys: tuple[SigningKey, SigningKey], clock: Any
+) -> None:
+    # Given a rotation: next -> current, current -> retired (still published for the grace period)
+    head = key_store.read_key_set().head
+    assert head is not None
+    newest = generate_signing_key(KeySpec.ES256)
+    key_store.promote_next(head, newest, KeySpec.ES256.value, clock(), grace=86_400)
+    kids = [key["kid"] for key in jwks_endpoint.get(JWKS_PATH).json()["keys"]]
+    current, upcoming = session_keys
+    assert kids == [upcoming.kid, newest.kid, current.kid]  # current, next, retired
+
+
+def test_jwks_max_age_is_the_configured_one_and_below_the_publish_lead(
+    jwks_endpoint: Endpoint, jwks_env: dict[str, str], template_env: Callable[..., dict[str, str]]
+) -> None:
+    reply = jwks_endpoint.get(JWKS_PATH)
+    assert reply.header("Cache-Control") == f"public, max-age={jwks_env['JWKS_MAX_AGE']}"
+    # A verifier's cached copy may be max-age old: a key published PUBLISH_LEAD before it signs is in it
+    rotation = template_env("KeyRotationFunction")
+    assert int(jwks_env["JWKS_MAX_AGE"]) < int(rotation["PUBLISH_LEAD"])
+    assert rotation["JWKS_MAX_AGE"] == jwks_env["JWKS_MAX_AGE"]
+
+
+def test_empty_key_table_is_served_uncached(
+    template_env: Callable[..., dict[str, str]],
+    tables: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: Any,
+) -> None:
+    for name, value in template_env("JwksFunction", IssuerUrl=ISSUER).items():
+        monkeypatch.setenv(name, value)
+    endpoint = Endpoint(fresh_import("jwks_publisher.app"), lambda_context)
+    reply = endpoint.get(JWKS_PATH)
+    assert reply.status == 200
+    assert reply.json() == {"keys": []}
+    # An empty set must not stick in caches for max-age after the first key appears
+    assert reply.header("Cache-Control") == "no-cache"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        aws_error("ProvisionedThroughputExceededException", "Scan"),
+        aws_error("InternalServerError", "Scan", 500),
+    ],
+)
+def test_key_store_unavailable_is_503(
+    error: Exception,
+    jwks_module: ModuleType,
+    dynamodb_client: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failing = RecordingClient(dynamodb_client)
+    failing.fail("scan", error)
+    monkeypatch.setattr(jwks_module, "key_store", KeyStore(jwks_module.settings.signing_keys_table, failing))
+    reply = Endpoint(jwks_module, lambda_context).get(JWKS_PATH)
+    assert reply.status == 503
+    assert reply.json() == {"error": "temporarily_unavailable"}
+    assert reply.header("Retry-After") == "2"
+    assert reply.header("Cache-Control") == "no-store"
+
+
+def test_publisher_has_no_kms_client(jwks_module: ModuleType) -> None:
+    # The publishing role has no decrypt rights; the code holds no KMS client either
+    assert jwks_module.key_store._kms is None
+    assert not [name for name in vars(jwks_module) if "kms" in name.lower()]
+
+
+def test_metadata_document(jwks_endpoint: Endpoint, jwks_env: dict[str, str]) -> None:
+    reply = jwks_endpoint.get(METADATA_PATH)
+    assert reply.status == 200
+    assert reply.header("Content-Type") == "application/json"
+    assert reply.header("Cache-Control") == f"public, max-age={jwks_env['JWKS_MAX_AGE']}"
+    # RFC 8414 §2 (and §3.3: issuer identical to the configured issuer)
+    assert reply.json() == {
+        "issuer": ISSUER,
+        "token_endpoint": f"{ISSUER}/oauth2/token",
+        "jwks_uri": f"{ISSUER}/.well-known/jwks.json",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": jwks_env["SUPPORTED_SCOPES"].split(),
+        "response_types_supported": [],
+    }
+
+
+def test_metadata_issuer_is_derived_from_the_api_when_not_configured(
+    template_env: Callable[..., dict[str, str]],
+    key_store: KeyStore,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: Any,
+) -> None:
+    for name, value in template_env("JwksFunction", IssuerUrl="").items():
+        monkeypatch.setenv(name, value)
+    endpoint = Endpoint(fresh_import("jwks_publisher.app"), lambda_context)
+    body = endpoint.get(METADATA_PATH).json()
+    expected = "https://authapi123.execute-api.us-east-1.amazonaws.com/dev"
+    assert body["issuer"] == expected
+    assert body["token_endpoint"] == expected + "/oauth2/token"
+
+
+def test_unknown_path_is_404(jwks_endpoint: Endpoint) -> None:
+    reply = jwks_endpoint.get("/.well-known/openid-configuration")
+    assert reply.status == 404
+    assert reply.json() == {"error": "not_found"}
+
+
+def test_token_issuer_derives_the_same_issuer(
+    template_env: Callable[..., dict[str, str]],
+    key_store: KeyStore,
+    registry: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: Any,
+) -> None:
+    import jwt
+
+    from .conftest import FORM, basic, form
+
+    for name, value in template_env("TokenFunction", IssuerUrl="").items():
+        monkeypatch.setenv(name, value)
+    endpoint = Endpoint(fresh_import("token_issuer.app"), lambda_context)
+    issued = registry.create(
+        client_name="Derived", scopes=["orders:read"], audiences=["partner-api"], token_lifetime=600
+    )
+    reply = endpoint.post(
+        form(grant_type="client_credentials"), headers=(*FORM, basic(issued.client.client_id, issued.secret))
+    )
+    claims = jwt.decode(reply.json()["access_token"], options={"verify_signature": False})
+    assert claims["iss"] == "https://authapi123.execute-api.us-east-1.amazonaws.com/dev"
