@@ -87,8 +87,7 @@ format: venv ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-template-checks: tools ## sam validate --lint, cfn-lint, checkov (offline)
-	$(OFFLINE_AWS) $(SAM) validate --lint --template-file template.yaml --region us-east-1
+template-checks: validate ## sam validate --lint, cfn-lint, checkov (offline)
 	$(OFFLINE_AWS) $(CFN_LINT) -- template.yaml
 	$(OFFLINE_AWS) $(CHECKOV) --config-file .checkov.yaml --file template.yaml
 
@@ -116,7 +115,7 @@ bench: venv ## Run benchmarks/*.py (never part of `make test`)
 # Build, run locally, deploy
 # ----------------------------------------------------------------------------------------------------------------
 .PHONY: build validate dev invoke deploy
-build: tools ## sam build (no Docker: arm64 wheels via pip --platform)
+build: venv tools ## sam build (no Docker: arm64 wheels via pip --platform)
 	$(OFFLINE_AWS) PIP_PYTHON=$(CURDIR)/$(PY) $(SAM) build --template-file template.yaml
 
 validate: tools ## sam validate --lint (offline: --lint needs no credentials)
