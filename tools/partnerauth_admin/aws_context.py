@@ -1,0 +1,83 @@
+"""Where the CLI's resources are: options, then environment, then the CloudFormation stack's outputs.
+
+Stack outputs used (template.yaml): ``ClientsTableName``, ``PepperSecretArn``, ``TokenUrl``; stack
+parameters: ``MaxTokenLifetime``, ``TokenLifetime``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import boto3  # type: ignore[import-untyped, unused-ignore]
+
+DEFAULT_MAX_TOKEN_LIFETIME = 3600  # template.yaml MaxTokenLifetime default
+DEFAULT_TOKEN_LIFETIME = 900  # template.yaml TokenLifetime default
+
+
+class ContextError(Exception):
+    """A resource the command needs could not be found (message is for the operator)."""
+
+
+@dataclass
+class AwsContext:
+    stack_name: str | None = None
+    table: str | None = None
+    pepper_secret_arn: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def client(self, service: str) -> Any:
+        session = boto3.session.Session(region_name=self.region or None)
+        return session.client(service, endpoint_url=self.endpoint_url or None)
+
+    @cached_property
+    def _stack(self) -> dict[str, Any]:
+        if not self.stack_name:
+            return {}
+        stacks = self.client("cloudformation").describe_stacks(StackName=self.stack_name)["Stacks"]
+        if not stacks:
+            raise ContextError(f"stack {self.stack_name} not found")
+        stack: dict[str, Any] = stacks[0]
+        return stack
+
+    def _output(self, key: str) -> str | None:
+        for output in self._stack.get("Outputs", []):
+            if output.get("OutputKey") == key:
+                return str(output["OutputValue"])
+        return None
+
+    def _parameter(self, key: str) -> str | None:
+        for parameter in self._stack.get("Parameters", []):
+            if parameter.get("ParameterKey") == key:
+                return str(parameter.get("ResolvedValue") or parameter.get("ParameterValue"))
+        return None
+
+    def clients_table(self) -> str:
+        name = self.table or self.env.get("CLIENTS_TABLE") or self._output("ClientsTableName")
+        if not name:
+            raise ContextError("no clients table: pass --stack-name or --table (or set CLIENTS_TABLE)")
+        return name
+
+    def pepper(self) -> str:
+        """The pepper's value, fetched only by commands that hash a new secret (create, roll-secret)."""
+        arn = self.pepper_secret_arn or self.env.get("PEPPER_SECRET_ARN") or self._output("PepperSecretArn")
+        if not arn:
+            raise ContextError(
+                "no pepper secret: pass --stack-name or --pepper-secret-arn (or set PEPPER_SECRET_ARN)"
+            )
+        value: str = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        return value
+
+    def max_token_lifetime(self) -> int:
+        return int(self._parameter("MaxTokenLifetime") or DEFAULT_MAX_TOKEN_LIFETIME)
+
+    def default_token_lifetime(self) -> int:
+        return int(self._parameter("TokenLifetime") or DEFAULT_TOKEN_LIFETIME)
+
+    def token_url(self) -> str | None:
+        return self._output("TokenUrl")

@@ -1,0 +1,306 @@
+"""Commands of the admin CLI.  Secrets are printed only by ``create`` and ``roll-secret``, once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from partnerauth.client_registry import (
+    Client,
+    ClientRegistry,
+    ClientRegistryError,
+    ClientStatus,
+    IssuedSecret,
+)
+from partnerauth.client_secrets import LazySecretHasher
+
+from .aws_context import AwsContext, ContextError
+
+DEFAULT_OVERLAP = 7 * 86_400  # a week for the partner to deploy the new secret
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class Output:
+    """Human-readable or ``--json`` output; errors go to stderr."""
+
+    def __init__(self, as_json: bool, stdout: TextIO, stderr: TextIO) -> None:
+        self.as_json = as_json
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def json(self, document: Any) -> None:
+        self.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+    def line(self, text: str = "") -> None:
+        self.stdout.write(text + "\n")
+
+    def error(self, text: str) -> None:
+        self.stderr.write(f"error: {text}\n")
+
+
+def _when(epoch: int | None) -> str:
+    if epoch is None:
+        return "never"
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _client_lines(client: Client, now: float) -> list[str]:
+    lines = [
+        f"client_id:   {client.client_id}",
+        f"name:        {client.client_name}",
+        f"status:      {client.status.value}",
+        f"scopes:      {' '.join(client.scopes)}",
+        f"audiences:   {' '.join(client.audiences)}",
+        f"lifetime:    {client.token_lifetime} s",
+        f"created:     {_when(client.created_at)}",
+        f"updated:     {_when(client.updated_at)}",
+        "secrets:",
+    ]
+    for secret in client.secrets:
+        state = "live" if secret.is_live(now) else "expired"
+        created, expires = _when(secret.created_at), _when(secret.expires_at)
+        lines.append(f"  {secret.secret_id}  {state:7}  created {created}  expires {expires}")
+    if not client.secrets:
+        lines.append("  (none)")
+    return lines
+
+
+def _show_issued(out: Output, issued: IssuedSecret, now: float, token_url: str | None, verb: str) -> None:
+    if out.as_json:
+        document = {
+            "client": issued.client.describe(now),
+            "client_secret": issued.secret,
+            "secret_id": issued.secret_id,
+            "secret_expires_at": issued.expires_at,
+        }
+        if token_url:
+            document["token_endpoint"] = token_url
+        out.json(document)
+        return
+    out.line(f"{verb} client {issued.client.client_id} ({issued.client.client_name})")
+    for line in _client_lines(issued.client, now):
+        out.line("  " + line)
+    if token_url:
+        out.line(f"  token URL:   {token_url}")
+    out.line()
+    out.line(f"client_secret ({issued.secret_id}), shown once: hand it over now, it cannot be shown again:")
+    out.line(f"  {issued.secret}")
+
+
+def _words(values: Sequence[str] | None) -> list[str] | None:
+    """``--scope a --scope "b c"`` -> ``[a, b, c]`` (repeatable, or space-separated)."""
+    if values is None:
+        return None
+    return [word for value in values for word in value.split()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.partnerauth_admin",
+        description="Manage partner clients of the token service (ClientsTable).",
+    )
+    parser.add_argument(
+        "--stack-name",
+        default=os.environ.get("PARTNERAUTH_STACK_NAME"),
+        help="CloudFormation stack whose outputs name the table and pepper (env PARTNERAUTH_STACK_NAME)",
+    )
+    parser.add_argument("--table", help="clients table name (env CLIENTS_TABLE; default: stack output)")
+    parser.add_argument(
+        "--pepper-secret-arn", help="pepper secret (env PEPPER_SECRET_ARN; default: stack output)"
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="AWS endpoint, e.g. the local stack (env AWS_ENDPOINT_URL)",
+    )
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION / your AWS config)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = commands.add_parser("create", help="register a client; prints its first secret once")
+    create.add_argument("--name", required=True, help="display name")
+    create.add_argument("--scope", action="append", required=True, help="allowed scope (repeatable)")
+    create.add_argument("--audience", action="append", required=True, help="allowed audience (repeatable)")
+    create.add_argument(
+        "--lifetime", type=int, help="token lifetime in seconds (default: stack TokenLifetime)"
+    )
+    create.add_argument("--client-id", help="choose the id (default: generated)")
+    create.add_argument("--secret-expires-in", type=int, help="the secret expires after this many seconds")
+
+    commands.add_parser("list", help="all clients (no secrets)")
+
+    show = commands.add_parser("show", help="one client (no secrets)")
+    show.add_argument("client_id")
+
+    update = commands.add_parser("update", help="change name, scopes, audiences or lifetime")
+    update.add_argument("client_id")
+    update.add_argument("--name")
+    update.add_argument("--scope", action="append", help="replaces the allowed scopes (repeatable)")
+    update.add_argument("--audience", action="append", help="replaces the allowed audiences (repeatable)")
+    update.add_argument("--lifetime", type=int)
+
+    for name, text in (("disable", "refuse new tokens for the client"), ("enable", "allow the client again")):
+        status = commands.add_parser(name, help=text)
+        status.add_argument("client_id")
+
+    roll = commands.add_parser(
+        "roll-secret", help="issue a new secret; the old one stays valid for --overlap"
+    )
+    roll.add_argument("client_id")
+    roll.add_argument(
+        "--overlap",
+        type=int,
+        default=DEFAULT_OVERLAP,
+        help=f"seconds the old secret keeps working (default {DEFAULT_OVERLAP}; 0 = cut it now)",
+    )
+    roll.add_argument("--expires-in", type=int, help="the new secret expires after this many seconds")
+
+    revoke = commands.add_parser("revoke-secret", help="remove one secret at once")
+    revoke.add_argument("client_id")
+    revoke.add_argument("secret_id")
+
+    delete = commands.add_parser("delete", help="remove the client")
+    delete.add_argument("client_id")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
+    clock: Callable[[], float] = time.time,
+) -> int:
+    args = _parser().parse_args(argv)
+    out = Output(args.json, stdout or sys.stdout, stderr or sys.stderr)
+    context = AwsContext(
+        stack_name=args.stack_name,
+        table=args.table,
+        pepper_secret_arn=args.pepper_secret_arn,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+    )
+    try:
+        registry = ClientRegistry(
+            context.clients_table(),
+            context.client("dynamodb"),
+            LazySecretHasher(context.pepper),
+            clock,
+            max_token_lifetime=context.max_token_lifetime(),
+        )
+        return _run(args, registry, context, out, stdin or sys.stdin, clock)
+    except (ClientRegistryError, ContextError) as error:
+        out.error(str(error))
+        return EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - botocore errors: report the AWS code, never a traceback
+        out.error(_aws_message(error))
+        return EXIT_ERROR
+
+
+def _aws_message(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code", "")
+        message = response.get("Error", {}).get("Message", "")
+        return f"AWS call failed: {code} {message}".strip()
+    return f"{type(error).__name__}: {error}"
+
+
+def _run(
+    args: argparse.Namespace,
+    registry: ClientRegistry,
+    context: AwsContext,
+    out: Output,
+    stdin: TextIO,
+    clock: Callable[[], float],
+) -> int:
+    now = clock()
+    command = args.command
+    if command == "create":
+        issued = registry.create(
+            client_name=args.name,
+            scopes=_words(args.scope) or [],
+            audiences=_words(args.audience) or [],
+            token_lifetime=args.lifetime if args.lifetime is not None else context.default_token_lifetime(),
+            client_id=args.client_id,
+            secret_expires_at=_expiry(now, args.secret_expires_in),
+        )
+        _show_issued(out, issued, now, context.token_url(), "Created")
+    elif command == "list":
+        _list(out, registry.list_clients(), now)
+    elif command == "show":
+        _show(out, registry.get(args.client_id), now)
+    elif command == "update":
+        client = registry.update(
+            args.client_id,
+            client_name=args.name,
+            scopes=_words(args.scope),
+            audiences=_words(args.audience),
+            token_lifetime=args.lifetime,
+        )
+        _show(out, client, now)
+    elif command in ("disable", "enable"):
+        status = ClientStatus.DISABLED if command == "disable" else ClientStatus.ACTIVE
+        _show(out, registry.set_status(args.client_id, status), now)
+    elif command == "roll-secret":
+        issued = registry.roll_secret(
+            args.client_id, overlap=args.overlap, expires_at=_expiry(now, args.expires_in)
+        )
+        _show_issued(out, issued, now, context.token_url(), "Rolled the secret of")
+    elif command == "revoke-secret":
+        _show(out, registry.revoke_secret(args.client_id, args.secret_id), now)
+    else:  # delete
+        return _delete(args, registry, out, stdin)
+    return EXIT_OK
+
+
+def _expiry(now: float, seconds: int | None) -> int | None:
+    return None if seconds is None else int(now) + seconds
+
+
+def _list(out: Output, clients: list[Client], now: float) -> None:
+    if out.as_json:
+        out.json({"clients": [client.describe(now) for client in clients]})
+        return
+    out.line(f"{'CLIENT_ID':24} {'STATUS':8} {'SECRETS':7} {'LIFETIME':8} {'NAME':24} SCOPES")
+    for client in clients:
+        live = len(client.live_secrets(now))
+        out.line(
+            f"{client.client_id:24} {client.status.value:8} {live:<7} {client.token_lifetime:<8} "
+            f"{client.client_name[:24]:24} {' '.join(client.scopes)}"
+        )
+
+
+def _show(out: Output, client: Client, now: float) -> None:
+    if out.as_json:
+        out.json({"client": client.describe(now)})
+        return
+    for line in _client_lines(client, now):
+        out.line(line)
+
+
+def _delete(args: argparse.Namespace, registry: ClientRegistry, out: Output, stdin: TextIO) -> int:
+    if not args.yes:
+        if out.as_json or not stdin.isatty():
+            out.error("refusing to delete without --yes")
+            return EXIT_USAGE
+        out.stdout.write(f"Type the client id to delete {args.client_id}: ")
+        out.stdout.flush()
+        if stdin.readline().strip() != args.client_id:
+            out.error("not confirmed; nothing deleted")
+            return EXIT_USAGE
+    registry.delete(args.client_id)
+    if out.as_json:
+        out.json({"deleted": args.client_id})
+    else:
+        out.line(f"Deleted client {args.client_id}")
+    return EXIT_OK
