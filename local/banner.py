@@ -1,0 +1,75 @@
+"""What ``make dev`` prints once the stack is up: where everything is, and curl lines to try."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from .config import REPO_ROOT
+from .stack import RunningStack
+from .stack_state import DEMO_CLIENT_FILE
+
+ROTATE_NOW_EVENT = "events/rotation-rotate-now.json"
+
+
+def render_banner(stack: RunningStack) -> str:
+    demo = stack.demo_client
+    token_url = stack.url_of("POST", "/token")
+    credentials = shlex.quote(f"{demo.client_id}:{demo.client_secret}")
+    lines = [
+        "",
+        "PartnerAuth local stack: template.yaml on 127.0.0.1, no Docker, no AWS account.",
+        "",
+        "Routes:",
+    ]
+    for route in stack.gateway.routes:
+        guard = (
+            f"authorizer {route.authorizer.name}, cache {route.authorizer.ttl}s"
+            if route.authorizer
+            else "open"
+        )
+        url = f"{stack.base_url}{route.resource}"
+        lines.append(f"  {route.method:<6} {url:<62} {route.api.logical_id} -> {route.function_id} ({guard})")
+    lines += ["", f"AWS endpoint (moto, in memory, fresh each run): {stack.aws_endpoint_url}"]
+    lines += [f"  {logical_id:<30} {physical}" for logical_id, _, physical in stack.resources.created]
+    lines += [
+        (
+            f"  AWS CLI / admin CLI: AWS_ENDPOINT_URL={stack.aws_endpoint_url} "
+            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
+        ),
+    ]
+    interval = stack.config.rotation_interval
+    timings = ", ".join(
+        f"{name} {stack.parameters.get(name)}s" for name in ("RotationPeriod", "PublishLead", "Grace")
+    )
+    for schedule in stack.model.schedules:
+        when = f"every {interval:g}s" if interval > 0 else "off (ROTATION_INTERVAL=0)"
+        lines.append(f"Schedule: {schedule.function_id} {when}; {timings}")
+    lines += [
+        "",
+        "Demo client (a throwaway client of this run only: its secret is printed on purpose):",
+        f"  client_id      {demo.client_id}",
+        f"  client_secret  {demo.client_secret}",
+        f"  scopes         {' '.join(demo.scopes)}",
+        f"  written to     {_shown(stack.config.state_dir / DEMO_CLIENT_FILE)}",
+        "",
+        "Get a token (client_credentials, HTTP Basic client authentication):",
+        f"  curl -s -u {credentials} -d grant_type=client_credentials {token_url}",
+        "",
+        "Call the sample API with one:",
+        f"  TOKEN=$(curl -s -u {credentials} -d grant_type=client_credentials {token_url} \\",
+        "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f'  curl -i -H "Authorization: Bearer $TOKEN" {stack.protected_example_url()}',
+    ]
+    if (REPO_ROOT / ROTATE_NOW_EVENT).exists():
+        command = f"make invoke FUNCTION=KeyRotationFunction EVENT={ROTATE_NOW_EVENT}"
+        lines += ["", "Rotate the signing key now:", f"  {command}"]
+    lines += ["", "One line per request follows. Ctrl-C stops everything.", ""]
+    return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

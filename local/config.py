@@ -1,0 +1,114 @@
+"""The local stack's settings: environment variables with defaults that work on a fresh clone.
+
+======================  =========  ==============================================================
+variable                default    meaning
+======================  =========  ==============================================================
+``PORT``                3000       port of both APIs on 127.0.0.1 (0: any free port)
+``AWS_PORT``            0          port of the local AWS endpoint (moto) on 127.0.0.1 (0: any free)
+``ROTATION_INTERVAL``   60         seconds between runs of the rotation function's schedule (0: off)
+``PARAMETER_OVERRIDES`` (none)     ``Name=Value Name=Value``: template parameters, as ``sam deploy``
+``FUNCTION_LOG_LEVEL``  WARNING    ``POWERTOOLS_LOG_LEVEL`` of every function (the template says INFO)
+``LOCAL_STATE_DIR``     ``.local`` where ``demo-client.json`` and ``stack.json`` are written
+======================  =========  ==============================================================
+
+Local parameter values (:data:`LOCAL_PARAMETERS`) shorten the key and token timings so that a
+developer sees keys published, activated and retired within minutes; they keep every relation the
+rotation function checks (``RotationSchedule.validate``: publish lead >= JWKS max-age + authorizer
+cache TTL; grace >= max token lifetime + issuer key cache + authorizer cache TTL + leeway; period >
+publish lead).  The authorizer cache TTL and the leeway stay as the template says.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+LOOPBACK: Final = "127.0.0.1"
+STACK_NAME: Final = "partnerauth-local"
+REGION: Final = "us-east-1"
+ACCOUNT_ID: Final = "123456789012"
+
+# Template parameter values for the local stack (seconds).  IssuerUrl is added at start: it is
+# http://127.0.0.1:<port>, which the functions accept for loopback only.
+LOCAL_PARAMETERS: Final[Mapping[str, str]] = {
+    "TokenLifetime": "300",
+    "MaxTokenLifetime": "300",
+    "JwksMaxAge": "60",
+    "RotationPeriod": "600",  # a new key signs every 10 minutes
+    "PublishLead": "360",  # >= JwksMaxAge 60 + AuthorizerCacheTtl 300
+    "Grace": "720",  # >= MaxTokenLifetime 300 + issuer key cache 60 + AuthorizerCacheTtl 300 + Leeway 60
+    "DeletionProtection": "false",
+}
+LOG_LEVELS: Final = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalConfig:
+    port: int = 3000
+    aws_port: int = 0
+    rotation_interval: float = 60.0
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+    function_log_level: str = "WARNING"
+    state_dir: Path = REPO_ROOT / ".local"
+    template_path: Path = REPO_ROOT / "template.yaml"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> LocalConfig:
+        env = os.environ if environ is None else environ
+        level = env.get("FUNCTION_LOG_LEVEL", "WARNING").strip().upper()
+        if level not in LOG_LEVELS:
+            raise ConfigError(f"FUNCTION_LOG_LEVEL must be one of {', '.join(sorted(LOG_LEVELS))}")
+        state_dir = Path(env.get("LOCAL_STATE_DIR") or REPO_ROOT / ".local")
+        return cls(
+            port=_port(env, "PORT", 3000),
+            aws_port=_port(env, "AWS_PORT", 0),
+            rotation_interval=_seconds(env, "ROTATION_INTERVAL", 60.0),
+            parameter_overrides=parse_parameter_overrides(env.get("PARAMETER_OVERRIDES", "")),
+            function_log_level=level,
+            state_dir=state_dir if state_dir.is_absolute() else REPO_ROOT / state_dir,
+        )
+
+    def parameters(self, issuer_url: str) -> dict[str, str]:
+        """The template parameter values of the local stack (overrides win over local defaults)."""
+        return {**LOCAL_PARAMETERS, "IssuerUrl": issuer_url, **self.parameter_overrides}
+
+
+def parse_parameter_overrides(text: str) -> dict[str, str]:
+    """``"A=1 B=two"`` -> ``{"A": "1", "B": "two"}`` (the ``sam deploy --parameter-overrides`` shape)."""
+    overrides: dict[str, str] = {}
+    for pair in text.split():
+        name, separator, value = pair.partition("=")
+        if not separator or not name.isidentifier():
+            raise ConfigError("PARAMETER_OVERRIDES must be Name=Value pairs separated by spaces")
+        overrides[name] = value
+    return overrides
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"{name} must be a port number (0-65535)")
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds") from None
+    if not 0 <= value <= 86400 or value != value:  # noqa: PLR0124 - NaN check
+        raise ConfigError(f"{name} must be between 0 and 86400 seconds")
+    return value

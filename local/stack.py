@@ -1,0 +1,215 @@
+"""The local stack: AWS endpoint, resources, functions, gateway, schedule and demo client, in order.
+
+Start order matters in two places.  The APIs are served, and the rotation function's schedule
+has run once (so a signing key exists), before any authorizer function is imported: an
+authorizer may fetch the JWKS at import (ours does, to warm its cache), and it must find the
+endpoint answering with keys.  The HTTP socket is bound before the functions are configured,
+because ``ISSUER`` and ``JWKS_URI`` name its port (``IssuerUrl`` = ``http://127.0.0.1:<port>``).
+
+:meth:`LocalStack.stop` undoes whatever :meth:`LocalStack.start` got to, in reverse, and may be
+called more than once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import boto3
+
+from . import stack_state
+from .assembly import function_definitions, routes
+from .aws_endpoint import AwsEndpoint
+from .config import ACCOUNT_ID, LOOPBACK, REGION, STACK_NAME, ConfigError, LocalConfig
+from .demo_client import DemoClient, register_demo_client
+from .gateway import Gateway
+from .http_server import LocalHttpServer, request_log
+from .lambda_runtime import LambdaRuntime, print_error
+from .offline_aws import OFFLINE_ENVIRONMENT, use_local_endpoint
+from .resources import LocalResources, create_resources
+from .rotation_scheduler import RotationScheduler
+from .template_model import ScheduleSpec, TemplateModel
+
+UNAUTHORIZED = "Unauthorized"  # an authorizer's normal "401" answer: not an error worth a stack trace
+
+
+def report_function_error(function_id: str, error: BaseException) -> None:
+    if str(error) != UNAUTHORIZED:
+        print_error(function_id, error)
+
+
+def local_client(service: str, endpoint_url: str) -> Any:
+    """A boto3 client of the local AWS endpoint (fake credentials, fixed region)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=OFFLINE_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=OFFLINE_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=OFFLINE_ENVIRONMENT["AWS_SESSION_TOKEN"],
+    )
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    """Everything a started stack is made of, and where it answers."""
+
+    config: LocalConfig
+    model: TemplateModel
+    base_url: str
+    aws_endpoint_url: str
+    parameters: Mapping[str, str]
+    resources: LocalResources
+    runtime: LambdaRuntime
+    gateway: Gateway
+    demo_client: DemoClient
+
+    def url_of(self, method: str, path_suffix: str) -> str:
+        """The URL of the open route whose path ends with ``path_suffix`` (e.g. the token endpoint)."""
+        for route in self.gateway.routes:
+            if route.method == method and route.authorizer is None and route.resource.endswith(path_suffix):
+                return self.base_url + route.resource
+        raise LookupError(f"no open {method} route ending with {path_suffix} in template.yaml")
+
+    def protected_example_url(self) -> str:
+        """A protected GET route without path parameters (for the printed curl line)."""
+        for route in self.gateway.routes:
+            if route.authorizer is not None and route.method == "GET" and "{" not in route.resource:
+                return self.base_url + route.resource
+        return self.base_url
+
+    def demo_client_document(self) -> dict[str, Any]:
+        """The content of ``.local/demo-client.json``."""
+        return {
+            "client_id": self.demo_client.client_id,
+            "client_secret": self.demo_client.client_secret,
+            "scopes": list(self.demo_client.scopes),
+            "audience": self.demo_client.audience,
+            "token_url": self.url_of("POST", "/token"),
+            "api_url": self.base_url,
+            "jwks_url": self.url_of("GET", "/jwks.json"),
+            "aws_endpoint_url": self.aws_endpoint_url,
+        }
+
+    def state(self) -> stack_state.StackState:
+        return stack_state.StackState(
+            base_url=self.base_url,
+            aws_endpoint_url=self.aws_endpoint_url,
+            template=str(self.config.template_path),
+            parameters=self.parameters,
+            refs=self.resources.refs,
+            function_log_level=self.config.function_log_level,
+        )
+
+
+class LocalStack:
+    def __init__(self, config: LocalConfig, *, out: TextIO | None = None) -> None:
+        self.config = config
+        self._out = out or sys.stdout
+        self._endpoint: AwsEndpoint | None = None
+        self._server: LocalHttpServer | None = None
+        self._scheduler: RotationScheduler | None = None
+        self._wrote_state = False
+
+    def start(self) -> RunningStack:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> RunningStack:
+        config = self.config
+        model = TemplateModel.load(config.template_path)
+        unknown = set(config.parameter_overrides) - set(model.template.get("Parameters") or {})
+        if unknown:
+            raise ConfigError(
+                f"PARAMETER_OVERRIDES: not parameters of template.yaml: {', '.join(sorted(unknown))}"
+            )
+        self._endpoint = AwsEndpoint(config.aws_port)
+        endpoint_url = self._endpoint.start()
+        use_local_endpoint(endpoint_url)
+        server = self._server = LocalHttpServer(config.port, None, request_log(self._out))
+        base_url = f"http://{LOOPBACK}:{server.port}"
+        parameters = {**model.parameter_defaults(), **config.parameters(base_url)}
+
+        def client(service: str) -> Any:
+            return local_client(service, endpoint_url)
+
+        resources = create_resources(
+            dict(model.template), client, stack_name=STACK_NAME, parameters=parameters
+        )
+        definitions = function_definitions(model, resources.refs, parameters, config.function_log_level)
+        runtime = LambdaRuntime(
+            definitions, region=REGION, account_id=ACCOUNT_ID, report_error=report_function_error
+        )
+        runtime.apply_shared_environment()
+        gateway = Gateway(routes(model, resources.refs, parameters, f"{LOOPBACK}:{server.port}"), runtime)
+        authorizers = {r.authorizer.function_id for r in gateway.routes if r.authorizer is not None}
+        runtime.load([d.logical_id for d in definitions if d.logical_id not in authorizers])
+        server.gateway = gateway
+        server.serve_in_background()
+        self.run_schedules(model, runtime)  # bootstraps the signing keys
+        runtime.load(sorted(authorizers))
+        demo = register_demo_client(definitions, client)
+        running = RunningStack(
+            config, model, base_url, endpoint_url, parameters, resources, runtime, gateway, demo
+        )
+        self._write_state(running)
+        if config.rotation_interval > 0 and model.schedules:
+            self._scheduler = RotationScheduler(
+                lambda: self.run_schedules(model, runtime),
+                config.rotation_interval,
+                lambda error: print_error("schedule", error),
+            )
+            self._scheduler.start()
+        return running
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._endpoint is not None:
+            self._endpoint.stop()
+            self._endpoint = None
+        if self._wrote_state:
+            stack_state.remove(self.config.state_dir)
+            self._wrote_state = False
+
+    # -- the schedule ---------------------------------------------------------------------------
+
+    def run_schedules(self, model: TemplateModel, runtime: LambdaRuntime) -> None:
+        """Send each schedule's input to its function once (what EventBridge does on each tick)."""
+        for schedule in model.schedules:
+            self._report_schedule(schedule, runtime.invoke(schedule.function_id, dict(schedule.input)))
+
+    def _report_schedule(self, schedule: ScheduleSpec, result: Any) -> None:
+        moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        event = json.dumps(dict(schedule.input), separators=(",", ":"))
+        label = f"{moment} schedule {schedule.function_id} {event}"
+        transitions = result.get("transitions") if isinstance(result, dict) else None
+        if not isinstance(transitions, list):
+            lines = [f"{label} -> {json.dumps(result)}"]
+        elif not transitions:
+            lines = [f"{label} -> no change"]
+        else:
+            lines = [
+                f"{label} -> key {t.get('kid')}: {t.get('from')} -> {t.get('to')} ({t.get('reason')})"
+                for t in transitions
+            ]
+        print("\n".join(lines), file=self._out, flush=True)
+
+    # -- state files ----------------------------------------------------------------------------
+
+    def _write_state(self, running: RunningStack) -> None:
+        directory = self.config.state_dir
+        stack_state.write_json(directory / stack_state.STACK_FILE, running.state().to_json())
+        stack_state.write_json(directory / stack_state.DEMO_CLIENT_FILE, running.demo_client_document())
+        self._wrote_state = True
