@@ -1,0 +1,336 @@
+"""When signing keys move through their life, and the reconciler that moves them.
+
+A key is created as ``next`` (published in the JWKS, not signing), becomes ``current``
+(the one key that signs), then ``retired`` (published, verify-only), then ``gone``.
+:class:`RotationSchedule` holds the timings and refuses any that could make a verifier
+reject a valid token; :class:`KeyRotator` compares the key set with the clock and makes
+whatever transitions are due, so a run that is repeated, late or concurrent with another
+changes nothing that should not change (every write is conditional, see ``key_store``).
+
+Why the relations hold (RFC 7517 §5 JWK Sets are cached by verifiers; RFC 8725 §3.10/§3.12
+ask verifiers to select keys by ``kid`` from the issuer's published set):
+
+* ``publish_lead >= jwks_max_age + authorizer_cache_ttl``: a verifier's copy of the JWKS is
+  at most ``jwks_max_age`` old, so a key published that long before it first signs is in
+  every copy that can meet one of its tokens; the authorizer-cache TTL is a margin for a
+  decision API Gateway cached from an older copy.
+* ``grace >= max_token_lifetime + signing_key_cache_ttl + authorizer_cache_ttl + leeway``:
+  the token issuer may sign with a key for ``signing_key_cache_ttl`` after it stopped being
+  current (its in-memory cache), that last token lives ``max_token_lifetime`` and is
+  accepted until ``leeway`` after its ``exp`` (RFC 7519 §4.1.4 allows the leeway); the TTL is
+  a margin.  A verifier's stale copy needs no extra time here: staleness only makes it keep
+  a key *longer* than the published set does, never drop it earlier.
+* ``period > publish_lead``: the next key is published when its predecessor starts
+  signing, so it has been published for one period when it is due; a period shorter than
+  the lead would make keys sign longer than their period.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from enum import StrEnum
+
+from .algorithms import KeySpec
+from .errors import ConfigurationError, KeyStoreError, PartnerAuthError
+from .key_store import ConcurrentChange, KeyRecord, KeySet, KeySetHead, KeyState, KeyStore
+from .keys import SigningKey, generate_signing_key
+
+DAY = 86_400
+NEW = "new"  # ``from`` of a transition that creates a key
+GONE = "gone"  # ``to`` of a transition that deletes one
+MAX_STEPS = 16  # transitions plus lost races in one run; a few are ever needed
+_KID = re.compile(r"[A-Za-z0-9_-]{1,256}")  # RFC 7638 thumbprints are base64url
+
+
+class UnknownKid(PartnerAuthError):
+    """``revoke`` named a key the store does not hold (never existed or already gone)."""
+
+
+class TransitionReason(StrEnum):
+    BOOTSTRAP = "bootstrap"  # the very first run
+    SCHEDULED = "scheduled"  # the period of the current key is over
+    EMERGENCY = "emergency"  # rotate_now
+    REVOKED = "revoked"  # revoke(kid)
+    EXPIRED = "expired"  # a retired key's grace is over
+    REPAIR = "repair"  # the key set was not in a state our own writes leave
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One committed change of one key: what the handler logs (never key material)."""
+
+    kid: str
+    from_state: str
+    to_state: str
+    reason: TransitionReason
+    at: int
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {
+            "kid": self.kid,
+            "from": self.from_state,
+            "to": self.to_state,
+            "reason": self.reason,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RotationSchedule:
+    """Rotation timings and the verifier-side figures that bound them (all in seconds)."""
+
+    period: int = 30 * DAY  # how long a key signs
+    publish_lead: int = DAY  # least time a key is published before it signs
+    grace: int = DAY  # least time a key stays published after it stopped signing
+    max_token_lifetime: int = 3_600
+    authorizer_cache_ttl: int = 300
+    jwks_max_age: int = 600
+    leeway: int = 60
+    signing_key_cache_ttl: int = 60  # token issuer's CachedSigningKey TTL
+
+    @property
+    def min_publish_lead(self) -> int:
+        return self.jwks_max_age + self.authorizer_cache_ttl
+
+    @property
+    def min_grace(self) -> int:
+        return self.max_token_lifetime + self.signing_key_cache_ttl + self.authorizer_cache_ttl + self.leeway
+
+    def validate(self) -> RotationSchedule:
+        """``self`` if no valid token can be rejected under it, else :class:`ConfigurationError`."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigurationError(f"{item.name} must be a whole number of seconds >= 0")
+        for name in ("period", "publish_lead", "grace", "max_token_lifetime"):
+            if getattr(self, name) == 0:
+                raise ConfigurationError(f"{name} must be positive")
+        if self.publish_lead < self.min_publish_lead:
+            raise ConfigurationError(
+                f"publish_lead ({self.publish_lead}s) must be >= jwks_max_age + authorizer_cache_ttl "
+                f"({self.min_publish_lead}s): a verifier could meet a token before it has the key"
+            )
+        if self.grace < self.min_grace:
+            raise ConfigurationError(
+                f"grace ({self.grace}s) must be >= max_token_lifetime + signing_key_cache_ttl + "
+                f"authorizer_cache_ttl + leeway ({self.min_grace}s): a key could leave the JWKS "
+                "while its tokens are still valid"
+            )
+        if self.period <= self.publish_lead:
+            raise ConfigurationError(
+                f"period ({self.period}s) must be longer than publish_lead ({self.publish_lead}s): "
+                "keys would sign longer than their period"
+            )
+        return self
+
+
+Step = Callable[[], list[Transition]]
+
+
+class KeyRotator:
+    """Reconciles the key set with the schedule; also the two manual actions.
+
+    ``observer`` is called with each transition right after its write committed (the
+    handler logs and counts there), so a run that dies later still reported it.
+    """
+
+    def __init__(
+        self,
+        store: KeyStore,
+        schedule: RotationSchedule,
+        key_spec: KeySpec | str,
+        clock: Callable[[], float] = time.time,
+        *,
+        observer: Callable[[Transition], None] | None = None,
+        generate: Callable[[KeySpec], SigningKey] = generate_signing_key,
+    ) -> None:
+        try:
+            self._key_spec = KeySpec(key_spec)
+        except ValueError:
+            raise ConfigurationError("unsupported signing algorithm") from None
+        self._store = store
+        self._schedule = schedule.validate()
+        self._clock = clock
+        self._observer = observer
+        self._generate = generate
+
+    @property
+    def schedule(self) -> RotationSchedule:
+        return self._schedule
+
+    # ------------------------------------------------------------------ actions
+
+    def reconcile(self, now: float | None = None) -> list[Transition]:
+        """Make every transition that is due at ``now``; ``[]`` when none is.
+
+        Losing a race to a concurrent run is not an error: the key set is read again and
+        whatever the winner left undone (usually nothing) is done.
+        """
+        at = self._at(now)
+        done: list[Transition] = []
+        for _ in range(MAX_STEPS):
+            try:
+                step = self._due(self._store.read_key_set(), at)
+                if step is None:
+                    return done
+                done.extend(self._report(step()))
+            except ConcurrentChange:
+                continue
+        raise KeyStoreError("the key set kept changing; the next run will finish")
+
+    def rotate_now(self, now: float | None = None) -> list[Transition]:
+        """Emergency rotation: a fresh key signs at once; the old one is retired (its tokens
+        stay valid for ``grace``).  Verifiers meet the fresh key before their cached JWKS
+        has it, so they must refetch on an unknown ``kid``: use it when that is the lesser harm."""
+        at = self._at(now)
+        done: list[Transition] = []
+        for _ in range(MAX_STEPS):
+            try:
+                key_set = self._store.read_key_set()
+                if key_set.head is None:
+                    return self.reconcile(at)  # bootstrapping makes a fresh current key
+                done.extend(self._report(self._replace_current(key_set, at, TransitionReason.EMERGENCY)))
+                break
+            except ConcurrentChange:
+                continue
+        else:
+            raise KeyStoreError("the key set kept changing; try again")
+        return done + self.reconcile(at)
+
+    def revoke(self, kid: str, now: float | None = None) -> list[Transition]:
+        """Drop ``kid`` from the JWKS at once (its tokens stop verifying when verifiers refetch);
+        a revoked current key is replaced by a fresh one, a revoked next key by the next run."""
+        if not _KID.fullmatch(kid):
+            raise UnknownKid("no such signing key")
+        at = self._at(now)
+        done: list[Transition] = []
+        for _ in range(MAX_STEPS):
+            try:
+                key_set = self._store.read_key_set()
+                done.extend(self._report(self._revoke(key_set, kid, at)))
+                break
+            except ConcurrentChange:
+                continue
+        else:
+            raise KeyStoreError("the key set kept changing; try again")
+        return done + self.reconcile(at)
+
+    # ----------------------------------------------------------------- planning
+
+    def _due(self, key_set: KeySet, at: int) -> Step | None:
+        """The first transition due, in the order that keeps a usable current key:
+        bootstrap, repair of the current key, promotion, a next key, then tidying up."""
+        head, current, upcoming = key_set.head, key_set.current, key_set.next
+        if head is None:
+            return lambda: self._bootstrap(at)
+        if current is None or current.state is not KeyState.CURRENT:
+            return lambda: self._replace_current(key_set, at, TransitionReason.REPAIR)
+        if upcoming is None or upcoming.state is not KeyState.NEXT:
+            return lambda: self._add_next(head, at)
+        if self._promotion_due(head, current, upcoming, at):
+            return lambda: self._promote(head, at)
+        return self._tidy_up(key_set, head, at)
+
+    def _tidy_up(self, key_set: KeySet, head: KeySetHead, at: int) -> Step | None:
+        unreferenced = key_set.unreferenced()
+        if unreferenced:
+            return lambda: self._retire_unreferenced(head, unreferenced, at)
+        expired = [
+            r
+            for r in key_set.keys.values()
+            if r.state is KeyState.RETIRED and r.expires_at is not None and r.expires_at <= at
+        ]
+        if expired:
+            return lambda: self._remove_expired(expired, at)
+        return None
+
+    def _promotion_due(self, head: KeySetHead, current: KeyRecord, upcoming: KeyRecord, at: int) -> bool:
+        activated = current.activated_at if current.activated_at is not None else head.activated_at
+        return (
+            at >= activated + self._schedule.period
+            and at >= upcoming.created_at + self._schedule.publish_lead
+        )
+
+    # -------------------------------------------------------------------- steps
+
+    def _bootstrap(self, at: int) -> list[Transition]:
+        current, upcoming = self._generate(self._key_spec), self._generate(self._key_spec)
+        self._store.bootstrap(current, upcoming, self._key_spec, at)
+        return [
+            Transition(current.kid, NEW, KeyState.CURRENT, TransitionReason.BOOTSTRAP, at),
+            Transition(upcoming.kid, NEW, KeyState.NEXT, TransitionReason.BOOTSTRAP, at),
+        ]
+
+    def _promote(self, head: KeySetHead, at: int) -> list[Transition]:
+        assert head.next_kid is not None  # noqa: S101 - _due only plans a promotion with a next key
+        new_next = self._generate(self._key_spec)
+        self._store.promote_next(head, new_next, self._key_spec, at, self._schedule.grace)
+        reason = TransitionReason.SCHEDULED
+        return [
+            Transition(head.current_kid, KeyState.CURRENT, KeyState.RETIRED, reason, at),
+            Transition(head.next_kid, KeyState.NEXT, KeyState.CURRENT, reason, at),
+            Transition(new_next.kid, NEW, KeyState.NEXT, reason, at),
+        ]
+
+    def _add_next(self, head: KeySetHead, at: int) -> list[Transition]:
+        new_next = self._generate(self._key_spec)
+        self._store.add_next(head, new_next, self._key_spec, at)
+        reason = TransitionReason.SCHEDULED if head.next_kid is None else TransitionReason.REPAIR
+        return [Transition(new_next.kid, NEW, KeyState.NEXT, reason, at)]
+
+    def _replace_current(self, key_set: KeySet, at: int, reason: TransitionReason) -> list[Transition]:
+        head, current = key_set.head, key_set.current
+        assert head is not None  # noqa: S101 - callers bootstrap first
+        usable = current is not None and current.state is KeyState.CURRENT
+        fresh = self._generate(self._key_spec)
+        old = ("delete" if reason is TransitionReason.REVOKED else "retire") if usable else "keep"
+        self._store.replace_current(head, fresh, self._key_spec, at, old=old, grace=self._schedule.grace)
+        made = [Transition(fresh.kid, NEW, KeyState.CURRENT, reason, at)]
+        if old == "retire":
+            return [Transition(head.current_kid, KeyState.CURRENT, KeyState.RETIRED, reason, at), *made]
+        if old == "delete":
+            return [Transition(head.current_kid, KeyState.CURRENT, GONE, reason, at), *made]
+        return made
+
+    def _revoke(self, key_set: KeySet, kid: str, at: int) -> list[Transition]:
+        record, head = key_set.keys.get(kid), key_set.head
+        if record is None or head is None:
+            raise UnknownKid("no such signing key")
+        reason = TransitionReason.REVOKED
+        if kid == head.current_kid:
+            return self._replace_current(key_set, at, reason)
+        if kid == head.next_kid:
+            self._store.drop_next(head)
+        else:
+            self._store.delete_key(kid, record.state, head)
+        return [Transition(kid, record.state, GONE, reason, at)]
+
+    def _retire_unreferenced(
+        self, head: KeySetHead, records: Sequence[KeyRecord], at: int
+    ) -> list[Transition]:
+        self._store.retire_unreferenced(head, records, at, self._schedule.grace)
+        return [Transition(r.kid, r.state, KeyState.RETIRED, TransitionReason.REPAIR, at) for r in records]
+
+    def _remove_expired(self, records: Sequence[KeyRecord], at: int) -> list[Transition]:
+        removed = []
+        for record in records:
+            try:
+                self._store.delete_retired(record.kid, expired_by=at)
+            except ConcurrentChange:
+                continue  # another run (or DynamoDB TTL) removed it first
+            removed.append(Transition(record.kid, KeyState.RETIRED, GONE, TransitionReason.EXPIRED, at))
+        return removed
+
+    # ------------------------------------------------------------------ helpers
+
+    def _at(self, now: float | None) -> int:
+        return int(self._clock() if now is None else now)
+
+    def _report(self, transitions: list[Transition]) -> list[Transition]:
+        if self._observer is not None:
+            for transition in transitions:
+                self._observer(transition)
+        return transitions
