@@ -1,0 +1,1 @@
+"""KeyRotationFunction: scheduled reconciler of the signing keys, plus rotate-now and revoke."""
