@@ -239,3 +239,17 @@ def test_an_expired_key_is_deleted_only_once_it_expired(
     store.delete_retired(retired, expired_by=START + 110)
     assert retired not in {r.kid for r in store.list_keys()}
     assert {r.state for r in store.list_keys()} == {KeyState.CURRENT, KeyState.NEXT}
+
+
+def test_a_retired_key_leaves_the_jwks_when_its_grace_ends_even_before_it_is_deleted(
+    bootstrapped: tuple[SigningKey, SigningKey], store: KeyStore, jwks_reader: KeyStore, clock: FakeClock
+) -> None:
+    # Given a key retired at START + 10 with a grace of 100 s, its item not yet deleted by anyone
+    head = store.read_key_set().head
+    assert isinstance(head, KeySetHead)
+    store.promote_next(head, generate_signing_key(KeySpec.EDDSA), KeySpec.EDDSA, START + 10, grace=100)
+    clock.now = START + 109
+    assert head.current_kid in {k["kid"] for k in jwks_reader.published_jwks()["keys"]}
+    clock.now = START + 110
+    assert head.current_kid not in {k["kid"] for k in jwks_reader.published_jwks()["keys"]}
+    assert head.current_kid in {r.kid for r in jwks_reader.list_keys()}

@@ -122,6 +122,7 @@ def simulate(
         if index == len(runs):
             break
         for instant in ttl.due(at):
+            clock.now = instant
             history.jwks_at.append(instant)
             history.jwks.append(store.published_jwks())
         clock.now = at

@@ -202,9 +202,15 @@ class KeyStore:
 
     def published_jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The JWK Set (RFC 7517 §5) of every next, current and retired key: current first,
-        then next, then retired keys newest first.  Reads no private material."""
+        then next, then retired keys newest first.  A retired key leaves the set the second its
+        ``expires_at`` passes, whether or not TTL or the rotator has deleted the item yet.
+        Reads no private material."""
+        now = self._clock()
         order = {KeyState.CURRENT: 0, KeyState.NEXT: 1, KeyState.RETIRED: 2}
-        records = sorted(self.list_keys(), key=lambda r: (order[r.state], -(r.retired_at or 0), r.kid))
+        records = sorted(
+            (r for r in self.list_keys() if r.expires_at is None or now < r.expires_at),
+            key=lambda r: (order[r.state], -(r.retired_at or 0), r.kid),
+        )
         return build_jwks(r.public_jwk for r in records)
 
     def list_keys(self) -> list[KeyRecord]:
