@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from partnerauth.algorithms import KeySpec
@@ -37,13 +39,13 @@ def corpus_context() -> CorpusContext:
 
 
 @pytest.fixture(scope="session")
-def published_jwks(corpus_context: CorpusContext) -> dict[str, object]:
+def published_jwks(corpus_context: CorpusContext) -> dict[str, Any]:
     """What the issuer publishes: the three trusted keys (the revoked one was dropped)."""
     return build_jwks(k.public_jwk() for k in (corpus_context.rsa, corpus_context.ec, corpus_context.ed))
 
 
 @pytest.fixture(scope="session")
-def layer_verifier(published_jwks: dict[str, object]) -> AccessTokenVerifier:
+def layer_verifier(published_jwks: dict[str, Any]) -> AccessTokenVerifier:
     policy = IssuerPolicy(
         issuer=ISSUER,
         jwks_uri=JWKS_URI,
@@ -51,4 +53,6 @@ def layer_verifier(published_jwks: dict[str, object]) -> AccessTokenVerifier:
         algorithms=frozenset({"RS256", "ES256", "EdDSA"}),
         max_lifetime=MAX_LIFETIME,
     )
-    return AccessTokenVerifier([policy], StaticKeySource({JWKS_URI: published_jwks}), leeway=LEEWAY, clock=lambda: NOW)
+    return AccessTokenVerifier(
+        [policy], StaticKeySource({JWKS_URI: published_jwks}), leeway=LEEWAY, clock=lambda: NOW
+    )

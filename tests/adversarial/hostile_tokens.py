@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
 from jwt import get_algorithm_by_name
 
 from partnerauth import base64url
@@ -83,7 +84,7 @@ def valid_token(ctx: CorpusContext, key: SigningKey | None = None, **claims: Any
     return sign(key, _header(key), _claims(ctx, **claims))
 
 
-def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C901, PLR0915 - a catalogue
+def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C901, PLR0912 - a catalogue
     rsa, claims = ctx.rsa, _claims(ctx)
     good = valid_token(ctx)
     head, body, sig = good.split(".")
@@ -96,10 +97,16 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
 
     # HS256/384/512 keyed with our public key in every form (RFC 8725 §2.1 key confusion)
     public = rsa.private_key.public_key()
+    if not isinstance(public, rsa_keys.RSAPublicKey):
+        raise TypeError("the corpus needs an RSA key as ctx.rsa")
     forms = {
-        "pem": public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "pem": public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "pem-pkcs1": public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1),
-        "der": public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "der": public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "jwk-json": json.dumps(rsa.public_jwk()).encode(),
         "jwk-json-sorted": json.dumps(rsa.public_jwk(), sort_keys=True, separators=(",", ":")).encode(),
         "raw-modulus": public.public_numbers().n.to_bytes(256, "big"),
@@ -140,31 +147,36 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
 
     # key-carrying headers: the signature is by the attacker's key they advertise (RFC 8725 §3.10)
     attacker_jwk = ctx.attacker.public_jwk()
-    for name, extra in {
+    carriers: dict[str, dict[str, Any]] = {
         "jku": {"jku": "https://attacker.test/jwks.json"},
         "x5u": {"x5u": "https://attacker.test/cert.pem"},
         "jwk": {"jwk": attacker_jwk},
         "x5c": {"x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]},
-    }.items():
+    }
+    for name, extra in carriers.items():
         yield f"{name}-attacker-kid", sign(ctx.attacker, _header(ctx.attacker, **extra), claims)
         yield f"{name}-our-kid", sign(ctx.attacker, _header(ctx.attacker, kid=rsa.kid, **extra), claims)
 
     # crit, b64, zip: headers we do not implement (RFC 7515 §4.1.11, RFC 7797)
-    for name, extra in {
+    unsupported: dict[str, dict[str, Any]] = {
         "crit-unknown": {"crit": ["urn:attacker:ext"], "urn:attacker:ext": True},
         "crit-exp": {"crit": ["exp"]},
         "crit-empty": {"crit": []},
         "crit-b64": {"crit": ["b64"], "b64": False},
         "b64-false": {"b64": False},
         "zip": {"zip": "DEF"},
-    }.items():
+    }
+    for name, extra in unsupported.items():
         yield name, sign(rsa, _header(rsa, **extra), claims)
 
     # other serialisations
     yield "jwe-five-segments", f"{head}.{body}.{sig}.AAAA.BBBB"
     yield "four-segments", f"{head}.{body}.{sig}.AAAA"
     yield "json-serialised-jws", json.dumps({"payload": body, "protected": head, "signature": sig})
-    yield "flattened-json-jws", json.dumps({"payload": body, "signatures": [{"protected": head, "signature": sig}]})
+    yield (
+        "flattened-json-jws",
+        json.dumps({"payload": body, "signatures": [{"protected": head, "signature": sig}]}),
+    )
 
     # signatures: stripped, truncated, zeros, extended
     raw = base64url.decode(sig)
@@ -188,8 +200,9 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
     }.items():
         yield f"ecdsa-{name}", f"{ec_head}.{ec_body}.{base64url.encode(forged)}"
     # a signature over the same claims by the same key is valid; flip s to n - s (malleability)
-    s_int = int.from_bytes(s, "big")
-    yield "ecdsa-high-s-of-other-message", f"{ec_head}.{_segment(_claims(ctx, jti='other'))}.{base64url.encode(r + (P256_ORDER - s_int).to_bytes(32, 'big'))}"
+    high_s = r + (P256_ORDER - int.from_bytes(s, "big")).to_bytes(32, "big")
+    other_message = _segment(_claims(ctx, jti="other"))
+    yield "ecdsa-high-s-of-other-message", f"{ec_head}.{other_message}.{base64url.encode(high_s)}"
 
     # non-canonical base64url
     yield "padding", f"{head}.{body}.{sig}=="
@@ -216,7 +229,12 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
         "duplicate-alg": b'{"alg":"none","alg":"RS256","typ":"at+jwt","kid":"' + rsa.kid.encode() + b'"}',
         "duplicate-kid": b'{"alg":"RS256","typ":"at+jwt","kid":"x","kid":"' + rsa.kid.encode() + b'"}',
         "array-header": b"[" + text + b"]",
-        "deep-header": b'{"alg":"RS256","typ":"at+jwt","kid":"' + rsa.kid.encode() + b'","x":' + b"[" * 1500 + b"]" * 1500 + b"}",
+        "deep-header": b'{"alg":"RS256","typ":"at+jwt","kid":"'
+        + rsa.kid.encode()
+        + b'","x":'
+        + b"[" * 1500
+        + b"]" * 1500
+        + b"}",
         "nan-header": text[:-1] + b',"x":NaN}',
         "latin1-header": text[:-1] + b',"x":"\xe9"}',
     }.items():
@@ -228,7 +246,7 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
         "duplicate-exp": payload_text[:-1] + b',"exp":99999999999}',
         "duplicate-aud": payload_text[:-1] + b',"aud":"https://attacker.test"}',
         "duplicate-iss": payload_text[:-1] + b',"iss":"https://attacker.test"}',
-        "deep-payload": payload_text[:-1] + b',"x":' + b"{\"a\":" * 1200 + b"1" + b"}" * 1200 + b"}",
+        "deep-payload": payload_text[:-1] + b',"x":' + b'{"a":' * 1200 + b"1" + b"}" * 1200 + b"}",
         "huge-int": payload_text[:-1] + b',"x":' + b"9" * 5000 + b"}",
         "nan-exp": payload_text.replace(str(ctx.now + 300).encode(), b"NaN"),
         "infinity-exp": payload_text.replace(str(ctx.now + 300).encode(), b"Infinity"),
@@ -241,7 +259,7 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
         yield name, sign(rsa, _header(rsa), raw_payload)
 
     # claims of the wrong type
-    for label, (claim, value) in {
+    wrong_types: dict[str, tuple[str, Any]] = {
         "exp-string": ("exp", str(ctx.now + 300)),
         "exp-bool": ("exp", True),
         "exp-null": ("exp", None),
@@ -263,12 +281,13 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
         "jti-number": ("jti", 7),
         "scope-list": ("scope", ["orders:read"]),
         "scope-object": ("scope", {"orders:read": True}),
-    }.items():
-        yield f"claim-{label}", valid_token(ctx, **{claim: value})
+    }
+    for label, (claim, value) in wrong_types.items():
+        yield f"claim-{label}", valid_token(ctx, None, **{claim: value})
 
     # required claims missing (RFC 9068 §2.2)
     for claim in ("iss", "exp", "aud", "sub", "client_id", "iat", "jti"):
-        yield f"missing-{claim}", valid_token(ctx, **{claim: ...})
+        yield f"missing-{claim}", valid_token(ctx, None, **{claim: ...})
 
     # time at the leeway boundaries (RFC 7519 §4.1.4, §4.1.5)
     now, leeway = ctx.now, ctx.leeway
@@ -281,11 +300,20 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
     yield "lifetime-centuries", valid_token(ctx, exp=now + 100 * 365 * 86400)
 
     # wrong issuer, audience, type
-    for name, iss in {"other": "https://attacker.test", "trailing-slash": ctx.issuer + "/", "case": ctx.issuer.upper(),
-                      "http": ctx.issuer.replace("https://", "http://"), "empty": ""}.items():
+    for name, iss in {
+        "other": "https://attacker.test",
+        "trailing-slash": ctx.issuer + "/",
+        "case": ctx.issuer.upper(),
+        "http": ctx.issuer.replace("https://", "http://"),
+        "empty": "",
+    }.items():
         yield f"iss-{name}", valid_token(ctx, iss=iss)
-    for name, aud in {"other": "https://attacker.test", "trailing-slash": ctx.audience + "/",
-                      "list-without-ours": ["https://a.test", "https://b.test"], "empty": ""}.items():
+    for name, aud in {
+        "other": "https://attacker.test",
+        "trailing-slash": ctx.audience + "/",
+        "list-without-ours": ["https://a.test", "https://b.test"],
+        "empty": "",
+    }.items():
         yield f"aud-{name}", valid_token(ctx, aud=aud)
     for typ in ("JWT", "jwt", "at+jwt+x", "application/jwt", "", "at+JWT ", None, 1):
         yield f"typ-{typ!r}", sign(rsa, _header(rsa, typ=typ), claims)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +27,9 @@ def test_positive_control_valid_tokens_of_each_key_verify(
         assert layer_verifier.verify(valid_token(corpus_context, key)).kid == key.kid
 
 
-def test_every_hostile_token_is_rejected(corpus_context: CorpusContext, layer_verifier: AccessTokenVerifier) -> None:
+def test_every_hostile_token_is_rejected(
+    corpus_context: CorpusContext, layer_verifier: AccessTokenVerifier
+) -> None:
     accepted, crashed = [], []
     for name, token in hostile_tokens(corpus_context):
         try:
