@@ -6,10 +6,12 @@ import shlex
 from pathlib import Path
 
 from .config import REPO_ROOT
+from .demo_client import token_function
 from .stack import RunningStack
 from .stack_state import DEMO_CLIENT_FILE
 
 ROTATE_NOW_EVENT = "events/rotation-rotate-now.json"
+FAKE_CREDENTIALS = "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
 
 
 def render_banner(stack: RunningStack) -> str:
@@ -32,11 +34,15 @@ def render_banner(stack: RunningStack) -> str:
         lines.append(f"  {route.method:<6} {url:<62} {route.api.logical_id} -> {route.function_id} ({guard})")
     lines += ["", f"AWS endpoint (moto, in memory, fresh each run): {stack.aws_endpoint_url}"]
     lines += [f"  {logical_id:<30} {physical}" for logical_id, _, physical in stack.resources.created]
+    token_env = token_function(list(stack.runtime.definitions.values())).environment
+    aws = f"AWS_ENDPOINT_URL={stack.aws_endpoint_url} {FAKE_CREDENTIALS}"
+    names = f"CLIENTS_TABLE={token_env['CLIENTS_TABLE']} PEPPER_SECRET_ARN={token_env['PEPPER_SECRET_ARN']}"
     lines += [
-        (
-            f"  AWS CLI / admin CLI: AWS_ENDPOINT_URL={stack.aws_endpoint_url} "
-            "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
-        ),
+        "",
+        "Admin CLI (and the AWS CLI) against this stack, in another shell:",
+        f"  export {aws}",
+        f"  export {names}",
+        "  .venv/bin/python -m tools.partnerauth_admin list",
     ]
     interval = stack.config.rotation_interval
     timings = ", ".join(
@@ -44,7 +50,7 @@ def render_banner(stack: RunningStack) -> str:
     )
     for schedule in stack.model.schedules:
         when = f"every {interval:g}s" if interval > 0 else "off (ROTATION_INTERVAL=0)"
-        lines.append(f"Schedule: {schedule.function_id} {when}; {timings}")
+        lines += ["", f"Schedule: {schedule.function_id} {when}; {timings}"]
     lines += [
         "",
         "Demo client (a throwaway client of this run only: its secret is printed on purpose):",

@@ -4,7 +4,8 @@
 variable                default    meaning
 ======================  =========  ==============================================================
 ``PORT``                3000       port of both APIs on 127.0.0.1 (0: any free port)
-``AWS_PORT``            0          port of the local AWS endpoint (moto) on 127.0.0.1 (0: any free)
+``AWS_PORT``            PORT + 1   port of the local AWS endpoint (moto) on 127.0.0.1 (0: any free;
+                                   any free port too when ``PORT`` is 0)
 ``ROTATION_INTERVAL``   60         seconds between runs of the rotation function's schedule (0: off)
 ``PARAMETER_OVERRIDES`` (none)     ``Name=Value Name=Value``: template parameters, as ``sam deploy``
 ``FUNCTION_LOG_LEVEL``  WARNING    ``POWERTOOLS_LOG_LEVEL`` of every function (the template says INFO)
@@ -53,7 +54,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class LocalConfig:
     port: int = 3000
-    aws_port: int = 0
+    aws_port: int = 3001
     rotation_interval: float = 60.0
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     function_log_level: str = "WARNING"
@@ -67,9 +68,10 @@ class LocalConfig:
         if level not in LOG_LEVELS:
             raise ConfigError(f"FUNCTION_LOG_LEVEL must be one of {', '.join(sorted(LOG_LEVELS))}")
         state_dir = Path(env.get("LOCAL_STATE_DIR") or REPO_ROOT / ".local")
+        port = _port(env, "PORT", 3000)
         return cls(
-            port=_port(env, "PORT", 3000),
-            aws_port=_port(env, "AWS_PORT", 0),
+            port=port,
+            aws_port=_port(env, "AWS_PORT", port + 1 if 0 < port < 65535 else 0),
             rotation_interval=_seconds(env, "ROTATION_INTERVAL", 60.0),
             parameter_overrides=parse_parameter_overrides(env.get("PARAMETER_OVERRIDES", "")),
             function_log_level=level,

@@ -1,0 +1,337 @@
+"""End to end: `python -m local` (what `make dev` runs) on a free loopback port, used as a partner would.
+
+A real, unmodified OAuth 2.0 client library (authlib's OAuth2Session) obtains tokens with both client
+authentication methods of RFC 6749 §2.3.1; the sample API is called with and without the scope it
+needs; the signing key is rotated with `python -m local.invoke` (what `make invoke` runs) and a token
+issued before the rotation keeps working while new tokens are signed with the new key.
+
+The stack runs in its own process (module-scoped: started once), so nothing here touches this
+process's environment or modules.  Every wait is a poll with a deadline.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLERS = {
+    "TokenFunction": "functions/token_issuer/token_issuer/app.py",
+    "JwksFunction": "functions/jwks_publisher/jwks_publisher/app.py",
+    "AuthorizerFunction": "functions/authorizer/authorizer/app.py",
+    "KeyRotationFunction": "functions/key_rotation/key_rotation/app.py",
+    "SampleApiFunction": "functions/sample_api/sample_api/app.py",
+}
+MISSING = [name for name, path in HANDLERS.items() if not (REPO / path).is_file()]
+START_DEADLINE = 90.0  # seconds for the stack to come up (moto, five functions, first key)
+STOP_DEADLINE = 30.0
+# The authorizer refetches the JWKS for an unknown kid at most once per JWKS_COOLDOWN (template: 30 s);
+# a key made by rotate_now is unknown to it until then.
+NEW_KEY_DEADLINE = 75.0
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(bool(MISSING), reason=f"handler modules not written yet: {', '.join(MISSING)}"),
+]
+oauth2 = pytest.importorskip(
+    "authlib.integrations.requests_client", reason="authlib (requirements/dev.txt) is not installed"
+)
+
+
+def wait_until(condition: Callable[[], Any], deadline_seconds: float, what: str) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``deadline_seconds``."""
+    deadline = time.monotonic() + deadline_seconds
+    pause = threading.Event()
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what} after {deadline_seconds:.0f}s")
+        pause.wait(0.1)
+
+
+@dataclass
+class StackProcess:
+    process: subprocess.Popen[bytes]
+    state_dir: Path
+    log: Path
+    demo: dict[str, Any]
+
+    @property
+    def stack(self) -> dict[str, Any]:
+        return json.loads((self.state_dir / "stack.json").read_text())
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=STOP_DEADLINE)
+            raise
+
+
+def stack_environment(state_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update(
+        PORT=str(port),
+        AWS_PORT="0",
+        ROTATION_INTERVAL="0",  # rotations happen when the test says so
+        LOCAL_STATE_DIR=str(state_dir),
+        FUNCTION_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def start_stack(state_dir: Path, port: int = 0) -> StackProcess:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir / f"stack-{time.monotonic_ns()}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local"],
+            cwd=REPO,
+            env=stack_environment(state_dir, port),
+            stdout=sink,
+            stderr=sink,
+        )
+    demo_file = state_dir / "demo-client.json"
+    try:
+        wait_until(
+            lambda: demo_file.exists() or process.poll() is not None, START_DEADLINE, "the local stack"
+        )
+    except BaseException:
+        process.kill()
+        process.wait(timeout=STOP_DEADLINE)
+        raise
+    if process.poll() is not None:
+        pytest.fail(f"the local stack exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+    return StackProcess(process, state_dir, log, json.loads(demo_file.read_text()))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    running = start_stack(tmp_path_factory.mktemp("local-stack"))
+    yield running
+    running.stop()
+
+
+def session(stack: StackProcess, scope: str, method: str = "client_secret_basic") -> Any:
+    """An authlib OAuth2Session holding a fresh client-credentials token (RFC 6749 §4.4)."""
+    client = oauth2.OAuth2Session(
+        stack.demo["client_id"],
+        stack.demo["client_secret"],
+        scope=scope,
+        token_endpoint_auth_method=method,
+    )
+    client.fetch_token(stack.demo["token_url"], grant_type="client_credentials")
+    return client
+
+
+def kid_of(token: str) -> str:
+    return str(jwt.get_unverified_header(token)["kid"])
+
+
+def published_kids(stack: StackProcess) -> set[str]:
+    return {key["kid"] for key in requests.get(stack.demo["jwks_url"], timeout=10).json()["keys"]}
+
+
+def invoke(stack: StackProcess, function: str, event: dict[str, Any]) -> tuple[int, str]:
+    event_file = stack.state_dir / f"event-{time.monotonic_ns()}.json"
+    event_file.write_text(json.dumps(event))
+    env = stack_environment(stack.state_dir, 0)
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "local.invoke", function, str(event_file)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return completed.returncode, completed.stdout.decode()
+
+
+# -- the tests ----------------------------------------------------------------------------------------
+
+
+def test_the_stack_serves_on_loopback_and_writes_the_demo_client(stack: StackProcess) -> None:
+    assert stack.demo["token_url"].startswith("http://127.0.0.1:")
+    assert stack.demo["api_url"].startswith("http://127.0.0.1:")
+    assert stack.demo["aws_endpoint_url"].startswith("http://127.0.0.1:")
+    assert stack.demo["client_secret"]
+    assert set(stack.demo["scopes"]) == {"orders:read", "orders:write", "inventory:read"}
+
+
+def test_discovery_names_the_local_issuer_and_its_endpoints(stack: StackProcess) -> None:
+    metadata = requests.get(
+        f"{stack.demo['api_url']}/.well-known/oauth-authorization-server", timeout=10
+    ).json()
+    assert metadata["issuer"] == stack.demo["api_url"]  # RFC 8414 §2
+    assert metadata["token_endpoint"] == stack.demo["token_url"]
+    assert metadata["jwks_uri"] == stack.demo["jwks_url"]
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+def test_an_unmodified_oauth_client_gets_a_token(stack: StackProcess, method: str) -> None:
+    client = session(stack, "orders:read", method)
+    assert client.token["token_type"].lower() == "bearer"  # RFC 6749 §5.1
+    assert client.token["scope"] == "orders:read"
+    assert kid_of(client.token["access_token"]) in published_kids(stack)
+
+
+def test_a_wrong_secret_gets_no_token(stack: StackProcess) -> None:
+    client = oauth2.OAuth2Session(
+        stack.demo["client_id"], "pacs_wrong", token_endpoint_auth_method="client_secret_basic"
+    )
+    with pytest.raises(Exception, match="invalid_client"):  # RFC 6749 §5.2
+        client.fetch_token(stack.demo["token_url"], grant_type="client_credentials")
+
+
+def test_a_route_needs_its_scope(stack: StackProcess) -> None:
+    client = session(stack, "orders:read")
+    api = stack.demo["api_url"]
+    listed = client.get(f"{api}/orders", timeout=10)
+    assert listed.status_code == 200
+    assert listed.json()["principal"] == stack.demo["client_id"]
+    assert client.get(f"{api}/orders/42", timeout=10).status_code == 200
+    for method, path in (("POST", "/orders"), ("GET", "/inventory")):
+        refused = client.request(method, f"{api}{path}", timeout=10)
+        assert refused.status_code == 403
+        assert refused.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'  # RFC 6750 §3.1
+
+
+def test_a_token_with_the_scope_is_let_through(stack: StackProcess) -> None:
+    client = session(stack, "orders:write inventory:read")
+    api = stack.demo["api_url"]
+    assert client.post(f"{api}/orders", json={"sku": "x"}, timeout=10).status_code == 200
+    assert client.get(f"{api}/inventory", timeout=10).status_code == 200
+
+
+def test_no_token_or_a_forged_one_is_401(stack: StackProcess) -> None:
+    api = stack.demo["api_url"]
+    missing = requests.get(f"{api}/orders", timeout=10)
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'  # RFC 6750 §3.1
+    token = session(stack, "orders:read").token["access_token"]
+    header, _, signature = token.split(".")
+    forged = base64.urlsafe_b64encode(b'{"sub":"someone-else"}').rstrip(b"=").decode()
+    response = requests.get(
+        f"{api}/orders", headers={"Authorization": f"Bearer {header}.{forged}.{signature}"}, timeout=10
+    )
+    assert response.status_code == 401
+
+
+def test_after_a_rotation_old_tokens_still_work_and_new_ones_use_the_new_key(stack: StackProcess) -> None:
+    api = stack.demo["api_url"]
+    before = session(stack, "orders:read").token["access_token"]  # not used before the rotation
+
+    status, output = invoke(stack, "KeyRotationFunction", {"action": "rotate_now"})
+    assert status == 0, output
+    result = json.loads(output)
+    assert result["ok"] is True
+    retired = {t["kid"] for t in result["transitions"] if t["to"] == "retired"}
+    (new_kid,) = {t["kid"] for t in result["transitions"] if t["to"] == "current"}
+    assert retired == {kid_of(before)}
+
+    def signed_with_the_new_key() -> str | None:
+        token = str(session(stack, "orders:read").token["access_token"])
+        return token if kid_of(token) == new_kid else None
+
+    # The issuer caches its current key for a few seconds: poll until it signs with the new one.
+    after = wait_until(signed_with_the_new_key, 30, "a token signed with the new key")
+    assert {kid_of(before), new_kid} <= published_kids(stack)  # the retired key stays published (grace)
+    jwks = requests.get(stack.demo["jwks_url"], timeout=10).json()
+    key = jwt.PyJWKSet.from_dict(jwks)[new_kid].key
+    claims = jwt.decode(
+        after, key, algorithms=["RS256", "ES256", "EdDSA"], audience="partner-api", issuer=api
+    )
+    assert claims["client_id"] == stack.demo["client_id"]
+
+    def orders_with(token: str) -> int:
+        return requests.get(
+            f"{api}/orders", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).status_code
+
+    # The old token is verified now, for the first time, against the retired (still published) key.
+    assert orders_with(before) == 200
+    # The new token is accepted once the authorizer refetched the JWKS (JWKS_COOLDOWN after its last fetch).
+    wait_until(lambda: orders_with(after) == 200, NEW_KEY_DEADLINE, "the authorizer to accept the new key")
+
+
+def test_the_admin_cli_works_against_the_stack(stack: StackProcess) -> None:
+    env = stack_environment(stack.state_dir, 0) | {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable, "-m", "tools.partnerauth_admin", "--endpoint-url", stack.demo["aws_endpoint_url"],
+            "--region", "us-east-1", "--table", stack.stack["refs"]["ClientsTable"], "--json", "list",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr.decode()
+    assert stack.demo["client_id"] in completed.stdout.decode()
+
+
+def test_each_request_is_logged_once_without_secrets_or_tokens(stack: StackProcess) -> None:
+    token = session(stack, "orders:read").token["access_token"]
+    requests.get(
+        f"{stack.demo['api_url']}/orders?marker=1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+
+    def logged() -> str | None:
+        text = stack.output()
+        return text if "GET /orders 200" in text else None
+
+    output = wait_until(logged, 10, "the request log line")
+    assert "POST /oauth2/token 200" in output
+    assert f"client={stack.demo['client_id']}" in output
+    assert "marker=1" not in output
+    assert token not in output
+    assert token.split(".")[2] not in output
+    # The banner prints the demo client's secret on purpose (and in its curl lines); nothing after it does.
+    banner, _, requests_and_schedule = output.partition("One line per request follows.")
+    assert stack.demo["client_secret"] in banner
+    assert stack.demo["client_secret"] not in requests_and_schedule
+
+
+def test_ctrl_c_stops_everything_and_a_second_run_starts(tmp_path: Path) -> None:
+    first = start_stack(tmp_path)
+    port = int(first.demo["api_url"].rsplit(":", 1)[1])
+    assert first.stop(signal.SIGINT) == 0
+    assert "local stack: stopped" in first.output()
+    assert not (tmp_path / "demo-client.json").exists()
+    assert not (tmp_path / "stack.json").exists()
+
+    second = start_stack(tmp_path, port=port)  # the same port is free again
+    try:
+        assert second.demo["api_url"] == first.demo["api_url"]
+        assert session(second, "orders:read").token["access_token"]
+        # A fresh AWS endpoint: the first run's client secret means nothing to the second run.
+        assert second.demo["client_secret"] != first.demo["client_secret"]
+    finally:
+        assert second.stop(signal.SIGTERM) == 0
