@@ -9,9 +9,11 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from partnerauth.algorithms import KeySpec
-from partnerauth.errors import KeyStoreError
+from partnerauth.errors import ConfigurationError, KeyStoreError
+from partnerauth.key_lifecycle import KeyRotator
 from partnerauth.key_store import (
     HEAD_KID,
+    MAX_DECRYPTED_KEYS,
     ConcurrentChange,
     KeySetHead,
     KeyState,
@@ -19,7 +21,7 @@ from partnerauth.key_store import (
     encryption_context,
 )
 from partnerauth.keys import SigningKey, generate_signing_key
-from tests.key_rotation.conftest import START, FakeClock, issue, verifier
+from tests.key_rotation.conftest import SCHEDULE, START, FakeClock, issue, verifier
 
 
 @pytest.fixture(scope="session")
@@ -253,3 +255,145 @@ def test_a_retired_key_leaves_the_jwks_when_its_grace_ends_even_before_it_is_del
     clock.now = START + 110
     assert head.current_kid not in {k["kid"] for k in jwks_reader.published_jwks()["keys"]}
     assert head.current_kid in {r.kid for r in jwks_reader.list_keys()}
+
+
+class StaleScan:
+    """A client whose Scan shows the head as it is now but the key items as they were earlier:
+    what a real (non-snapshot) Scan can return when a transaction commits while it runs."""
+
+    def __init__(self, client: Any, earlier: list[dict[str, Any]]) -> None:
+        self.client = client
+        self.earlier = [i for i in earlier if i["kid"]["S"] != HEAD_KID]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        now = self.client.scan(**kwargs)["Items"]
+        return {"Items": [i for i in now if i["kid"]["S"] == HEAD_KID] + self.earlier}
+
+
+def test_a_scan_that_is_not_a_snapshot_is_checked_transactionally(
+    bootstrapped: tuple[SigningKey, SigningKey],
+    store: KeyStore,
+    dynamodb_client: Any,
+    kms_client: Any,
+    signing_keys_table: str,
+) -> None:
+    # Given a Scan that shows the head after a rotation but the keys from before it
+    earlier = dynamodb_client.scan(TableName=signing_keys_table)["Items"]
+    head = store.read_key_set().head
+    assert head is not None
+    store.promote_next(head, generate_signing_key(KeySpec.EDDSA), KeySpec.EDDSA, START + 10, grace=100)
+    reader = KeyStore(signing_keys_table, StaleScan(dynamodb_client, earlier), kms_client)
+    # When the rotator reads the key set / Then the head and its keys agree (re-read in one transaction)
+    key_set = reader.read_key_set()
+    assert key_set.current is not None
+    assert key_set.current.kid == bootstrapped[1].kid
+    assert key_set.current.state is KeyState.CURRENT
+    assert key_set.next is not None
+    assert key_set.next.state is KeyState.NEXT
+
+
+class Paged:
+    """A client whose Scan returns one item per page (DynamoDB pages at 1 MB)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        start = kwargs.pop("ExclusiveStartKey", None)
+        items = sorted(self.client.scan(**kwargs)["Items"], key=lambda i: i["kid"]["S"])
+        position = 0 if start is None else [i["kid"] for i in items].index(start["kid"]) + 1
+        page: dict[str, Any] = {"Items": items[position : position + 1]}
+        if position + 1 < len(items):
+            page["LastEvaluatedKey"] = {"kid": items[position]["kid"]}
+        return page
+
+
+def test_every_page_of_the_scan_is_read(
+    bootstrapped: tuple[SigningKey, SigningKey], dynamodb_client: Any, signing_keys_table: str
+) -> None:
+    reader = KeyStore(signing_keys_table, Paged(dynamodb_client))
+    assert len(reader.published_jwks()["keys"]) == 2
+
+
+class KeyVanishesOnce:
+    """A client that answers the first GetItem of a key item with nothing (revoked in between)."""
+
+    def __init__(self, client: Any, times: int = 1) -> None:
+        self.client = client
+        self.times = times
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs["Key"]["kid"]["S"] != HEAD_KID and self.times > 0:
+            self.times -= 1
+            return {}
+        result: dict[str, Any] = self.client.get_item(**kwargs)
+        return result
+
+
+def test_the_head_is_read_again_when_its_key_vanished_in_between(
+    bootstrapped: tuple[SigningKey, SigningKey],
+    signing_keys_table: str,
+    dynamodb_client: Any,
+    kms_client: Any,
+    kms_key_id: str,
+) -> None:
+    issuer = KeyStore(signing_keys_table, KeyVanishesOnce(dynamodb_client), kms_client, kms_key_id)
+    assert issuer.current_signing_key().kid == bootstrapped[0].kid
+    with pytest.raises(KeyStoreError, match="no signing key"):
+        KeyStore(signing_keys_table, KeyVanishesOnce(dynamodb_client, 2), kms_client).current_signing_key()
+
+
+@pytest.mark.parametrize(
+    "plaintext", [b"not a key", b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"]
+)
+def test_a_plaintext_that_is_no_key_at_all_is_refused(
+    bootstrapped: tuple[SigningKey, SigningKey],
+    store: KeyStore,
+    dynamodb_client: Any,
+    kms_client: Any,
+    kms_key_id: str,
+    signing_keys_table: str,
+    plaintext: bytes,
+) -> None:
+    kid = bootstrapped[0].kid
+    blob = kms_client.encrypt(
+        KeyId=kms_key_id, Plaintext=plaintext, EncryptionContext=encryption_context(kid)
+    )
+    dynamodb_client.update_item(
+        TableName=signing_keys_table,
+        Key={"kid": {"S": kid}},
+        UpdateExpression="SET private_key_ciphertext = :c",
+        ExpressionAttributeValues={":c": {"B": blob["CiphertextBlob"]}},
+    )
+    with pytest.raises(KeyStoreError, match="unusable"):
+        store.current_signing_key()
+
+
+def test_creating_keys_without_kms_is_a_configuration_error(
+    jwks_reader: KeyStore, key_pair: tuple[SigningKey, SigningKey]
+) -> None:
+    with pytest.raises(ConfigurationError, match="KMS"):
+        jwks_reader.bootstrap(key_pair[0], key_pair[1], KeySpec.EDDSA, START)
+    assert jwks_reader.list_keys() == []
+
+
+def test_the_issuer_keeps_only_a_few_decrypted_keys(
+    store: KeyStore, signing_keys_table: str, dynamodb_client: Any, kms_client: Any, clock: FakeClock
+) -> None:
+    issuer = KeyStore(signing_keys_table, dynamodb_client, kms_client)
+    rotator = KeyRotator(store, SCHEDULE, KeySpec.EDDSA, clock)
+    seen = set()
+    for _ in range(MAX_DECRYPTED_KEYS + 2):
+        rotator.rotate_now()
+        seen.add(issuer.current_signing_key().kid)
+    assert len(seen) == MAX_DECRYPTED_KEYS + 2
+    assert len(issuer._decrypted) == MAX_DECRYPTED_KEYS

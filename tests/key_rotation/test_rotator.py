@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -10,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from partnerauth.algorithms import KeySpec
-from partnerauth.errors import ConfigurationError, KeyNotFound
+from partnerauth.errors import ConfigurationError, KeyNotFound, KeyStoreError
 from partnerauth.key_lifecycle import GONE, NEW, KeyRotator, Transition, TransitionReason, UnknownKid
-from partnerauth.key_store import HEAD_KID, KeyState, KeyStore
+from partnerauth.key_store import HEAD_KID, ConcurrentChange, KeyState, KeyStore
 from partnerauth.keys import generate_signing_key
 from tests.key_rotation.conftest import DAY, HOUR, SCHEDULE, START, FakeClock, issue, verifier
 
@@ -241,3 +242,61 @@ def test_an_invalid_schedule_or_algorithm_is_refused_at_construction(
         make_rotator(schedule=dataclasses.replace(SCHEDULE, grace=60))
     with pytest.raises(ConfigurationError, match="algorithm"):
         make_rotator(spec="HS256")
+
+
+def test_a_run_that_keeps_losing_races_gives_up_with_a_store_error(
+    rotator: KeyRotator, store: KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a key set that changes under every read (bounded: the run must not loop forever)
+    def always_changing() -> Any:
+        raise ConcurrentChange("the key set changed; re-read it")
+
+    monkeypatch.setattr(store, "read_key_set", always_changing)
+    actions: list[Callable[[], list[Transition]]] = [
+        rotator.reconcile,
+        rotator.rotate_now,
+        lambda: rotator.revoke("a" * 43),
+    ]
+    for action in actions:
+        with pytest.raises(KeyStoreError, match="kept changing"):
+            action()
+
+
+def test_an_expired_key_someone_else_deleted_first_is_not_reported(
+    rotator: KeyRotator,
+    store: KeyStore,
+    clock: FakeClock,
+    dynamodb_client: Any,
+    signing_keys_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = rotator.reconcile()[0].kid
+    clock.now = START + PERIOD
+    rotator.reconcile()
+    clock.now = START + PERIOD + GRACE
+    delete_retired = store.delete_retired
+
+    def ttl_got_there_first(kid: str, *, expired_by: float | None = None) -> None:
+        dynamodb_client.delete_item(TableName=signing_keys_table, Key={"kid": {"S": kid}})  # DynamoDB TTL
+        delete_retired(kid, expired_by=expired_by)
+
+    monkeypatch.setattr(store, "delete_retired", ttl_got_there_first)
+    assert rotator.reconcile() == []
+    assert first not in states(store)
+
+
+def record_write(writes: list[str], name: str, *args: object, **kwargs: object) -> None:
+    writes.append(name)
+
+
+def test_the_rotator_never_writes_when_nothing_is_due(
+    rotator: KeyRotator, store: KeyStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rotator.reconcile()
+    writes: list[str] = []
+    for name in ("bootstrap", "promote_next", "add_next", "replace_current", "drop_next", "delete_key"):
+        monkeypatch.setattr(store, name, functools.partial(record_write, writes, name))
+    for hours in range(0, PERIOD // HOUR, 7):
+        clock.now = START + hours * HOUR
+        rotator.reconcile()
+    assert writes == []
