@@ -1,18 +1,39 @@
-"""The system under attack, as the corpus sees it: trusted keys, an attacker's, a revoked one."""
+"""The system under attack.
+
+* The hostile-token corpus: trusted keys, an attacker's, a revoked one (:func:`corpus_context`) and a
+  verifier over the published ones (:func:`layer_verifier`).
+* The token endpoint as deployed (:func:`token_world`): the handler module imported under the
+  template's environment, moto tables/KMS key/pepper built from template.yaml (tests/support),
+  a signing key set bootstrapped through ``KeyStore``, and one registered client for each way
+  authentication can go (valid, unknown, disabled, expired secret, wrong secret, no grant).
+
+Keys are generated once per session; every clock is injected (nothing sleeps).
+"""
 
 from __future__ import annotations
 
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
 
 from partnerauth.algorithms import KeySpec
+from partnerauth.auth_throttle import ThrottlePolicy
+from partnerauth.client_registry import ClientRegistry, ClientStatus
+from partnerauth.client_secrets import SecretHasher
 from partnerauth.jwk import build_jwks
 from partnerauth.key_source import StaticKeySource
-from partnerauth.keys import generate_signing_key
+from partnerauth.key_store import KeyStore
+from partnerauth.keys import SigningKey, generate_signing_key
 from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
 
 from .hostile_tokens import CorpusContext
+from .token_endpoint import TokenEndpoint, table_contents
 
 ISSUER = "https://auth.adversarial.test"
 AUDIENCE = "https://api.adversarial.test"
@@ -21,7 +42,14 @@ NOW = 1_800_000_000
 LEEWAY = 60
 MAX_LIFETIME = 3600
 
+PARTNER_AUDIENCE = "partner-api"  # the template's DefaultAudience
+OTHER_AUDIENCE = "https://inventory.adversarial.test"
+PARTNER_SCOPES = ("orders:read", "inventory:read")
+UNKNOWN_CLIENT_ID = "pc_00000000deadbeef"
+WELL_FORMED_WRONG_SECRET = "pacs_" + "W" * 43  # the shape of a real secret, not anyone's
 
+
+# -- the hostile-token corpus ----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def corpus_context() -> CorpusContext:
     return CorpusContext(
@@ -56,3 +84,186 @@ def layer_verifier(published_jwks: dict[str, Any]) -> AccessTokenVerifier:
     return AccessTokenVerifier(
         [policy], StaticKeySource({JWKS_URI: published_jwks}), leeway=LEEWAY, clock=lambda: NOW
     )
+
+
+# -- the token endpoint as deployed -----------------------------------------------------------------------
+class FakeClock:
+    """An injected clock: tests move ``now`` by hand, nothing sleeps."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = float(now)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request claims to be, and what the registry must make of it."""
+
+    name: str
+    client_id: str
+    secret: str = field(repr=False)
+    authenticates: bool
+    may_use_grant: bool = True
+
+
+class LogLines(logging.Handler):
+    """Every record of the service logger and the root logger, formatted as Lambda would print it."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__(level=logging.DEBUG)
+        if formatter is not None:
+            self.setFormatter(formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@dataclass
+class TokenWorld:
+    module: ModuleType
+    endpoint: TokenEndpoint
+    clock: FakeClock
+    dynamodb: Any
+    tables: dict[str, str]
+    registry: ClientRegistry
+    key_store: KeyStore
+    principals: dict[str, Principal]
+    logs: LogLines
+
+    def snapshot(self, *logical_ids: str) -> dict[str, list[str]]:
+        """Full scans of the named tables (all of them by default)."""
+        wanted = logical_ids or tuple(self.tables)
+        return {lid: table_contents(self.dynamodb, self.tables[lid]) for lid in wanted}
+
+    def forget_failures(self) -> None:
+        """Move past the throttle's memory (ThrottlePolicy.reset_after), so every case starts clean."""
+        self.clock.advance(ThrottlePolicy().reset_after + 1)
+
+    def verifier(self) -> AccessTokenVerifier:
+        """A verifier of our own tokens against what the issuer publishes now."""
+        jwks_uri = f"{ISSUER}/.well-known/jwks.json"
+        policy = IssuerPolicy(
+            issuer=ISSUER,
+            jwks_uri=jwks_uri,
+            audiences=frozenset({PARTNER_AUDIENCE, OTHER_AUDIENCE}),
+            algorithms=frozenset({"RS256", "ES256", "EdDSA"}),
+            max_lifetime=MAX_LIFETIME,
+        )
+        keys = StaticKeySource({jwks_uri: self.key_store.published_jwks()})
+        return AccessTokenVerifier([policy], keys, leeway=LEEWAY, clock=self.clock)
+
+    def secrets(self) -> list[str]:
+        return [p.secret for p in self.principals.values()]
+
+
+@pytest.fixture(scope="session")
+def issuer_keys() -> tuple[SigningKey, SigningKey]:
+    """(current, next) of the token issuer: RSA keys are slow to generate, so once per session."""
+    return generate_signing_key(KeySpec.RS256), generate_signing_key(KeySpec.RS256)
+
+
+@pytest.fixture
+def lambda_context() -> Any:
+    return SimpleNamespace(
+        function_name="TokenFunction",
+        memory_limit_in_mb=512,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:TokenFunction",
+        aws_request_id="00000000-0000-0000-0000-00000000a77a",
+    )
+
+
+def fresh_import(name: str) -> ModuleType:
+    """Import a handler module anew, so it reads this test's environment and builds its clients under moto."""
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
+
+
+def register_principals(registry: ClientRegistry, clock: FakeClock) -> dict[str, Principal]:
+    def create(**overrides: Any) -> Any:
+        options: dict[str, Any] = {
+            "client_name": "Adversarial Partner",
+            "scopes": list(PARTNER_SCOPES),
+            "audiences": [PARTNER_AUDIENCE, OTHER_AUDIENCE],
+            "token_lifetime": 900,
+        }
+        return registry.create(**(options | overrides))
+
+    valid = create()
+    disabled = create()
+    registry.set_status(disabled.client.client_id, ClientStatus.DISABLED)
+    expired = create(secret_expires_at=int(clock()) + 10)
+    no_grant = create(grant_types=[])
+    clock.advance(11)
+    return {
+        p.name: p
+        for p in (
+            Principal("valid", valid.client.client_id, valid.secret, authenticates=True),
+            Principal("unknown", UNKNOWN_CLIENT_ID, WELL_FORMED_WRONG_SECRET, authenticates=False),
+            Principal("disabled", disabled.client.client_id, disabled.secret, authenticates=False),
+            Principal("expired", expired.client.client_id, expired.secret, authenticates=False),
+            Principal("wrong", valid.client.client_id, WELL_FORMED_WRONG_SECRET, authenticates=False),
+            Principal("no_grant", no_grant.client.client_id, no_grant.secret, True, may_use_grant=False),
+        )
+    }
+
+
+@pytest.fixture
+def token_world(
+    template_env: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    dynamodb_client: Any,
+    kms_client: Any,
+    kms_key_id: str,
+    secretsmanager_client: Any,
+    pepper_secret_arn: str,
+    tables: dict[str, str],
+    issuer_keys: tuple[SigningKey, SigningKey],
+    lambda_context: Any,
+) -> Iterator[TokenWorld]:
+    """The deployed token handler over this test's moto account, its grant rebuilt by the module's own
+    factory (``build_grant``) with an injected clock."""
+    env = template_env("TokenFunction", IssuerUrl=ISSUER)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    clock = FakeClock()
+    key_store = KeyStore(tables["SigningKeysTable"], dynamodb_client, kms_client, kms_key_id, clock=clock)
+    key_store.bootstrap(*issuer_keys, KeySpec.RS256.value, clock())
+    pepper = secretsmanager_client.get_secret_value(SecretId=pepper_secret_arn)["SecretString"]
+    registry = ClientRegistry(
+        tables["ClientsTable"], dynamodb_client, SecretHasher(pepper), clock, max_token_lifetime=MAX_LIFETIME
+    )
+    principals = register_principals(registry, clock)
+    module = fresh_import("token_issuer.app")
+    from token_issuer.grant import build_grant
+
+    grant = build_grant(
+        module.settings, dynamodb=dynamodb_client, kms=kms_client, fetch_pepper=module._pepper, clock=clock
+    )
+    monkeypatch.setattr(module, "grant", grant)
+    service = logging.getLogger(env["POWERTOOLS_SERVICE_NAME"])
+    logs = LogLines(next((h.formatter for h in service.handlers if h.formatter is not None), None))
+    root = logging.getLogger()
+    service.addHandler(logs)
+    root.addHandler(logs)
+    try:
+        yield TokenWorld(
+            module=module,
+            endpoint=TokenEndpoint(module, lambda_context),
+            clock=clock,
+            dynamodb=dynamodb_client,
+            tables=tables,
+            registry=registry,
+            key_store=key_store,
+            principals=principals,
+            logs=logs,
+        )
+    finally:
+        root.removeHandler(logs)
+        service.removeHandler(logs)
+        sys.modules.pop("token_issuer.app", None)
