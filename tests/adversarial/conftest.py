@@ -2,6 +2,9 @@
 
 * The hostile-token corpus: trusted keys, an attacker's, a revoked one (:func:`corpus_context`) and a
   verifier over the published ones (:func:`layer_verifier`).
+* The authorizer as deployed (:func:`authorizer_app`): the handler module imported under the template's
+  environment, its issuer a JWKS server on 127.0.0.1 (:mod:`.jwks_server`) that publishes the
+  corpus's trusted keys, fetched at import by the handler's own cache and fetcher.
 * The token endpoint as deployed (:func:`token_world`): the handler module imported under the
   template's environment, moto tables/KMS key/pepper built from template.yaml (tests/support),
   a signing key set bootstrapped through ``KeyStore``, and one registered client for each way
@@ -12,6 +15,7 @@ Keys are generated once per session; every clock is injected (nothing sleeps).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import sys
@@ -31,8 +35,10 @@ from partnerauth.key_source import StaticKeySource
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey, generate_signing_key
 from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
+from tests.support.template import Template, function_environment
 
 from .hostile_tokens import CorpusContext
+from .jwks_server import MisbehavingJwksServer
 from .token_endpoint import TokenEndpoint, table_contents
 
 ISSUER = "https://auth.adversarial.test"
@@ -83,6 +89,69 @@ def layer_verifier(published_jwks: dict[str, Any]) -> AccessTokenVerifier:
     )
     return AccessTokenVerifier(
         [policy], StaticKeySource({JWKS_URI: published_jwks}), leeway=LEEWAY, clock=lambda: NOW
+    )
+
+
+# -- the authorizer as deployed ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def jwks_server() -> Iterator[MisbehavingJwksServer]:
+    server = MisbehavingJwksServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def authorizer_corpus(corpus_context: CorpusContext, jwks_server: MisbehavingJwksServer) -> CorpusContext:
+    """The corpus, issued by the loopback issuer for the template's default audience."""
+    return dataclasses.replace(corpus_context, issuer=jwks_server.base, audience=PARTNER_AUDIENCE)
+
+
+@pytest.fixture
+def load_authorizer(
+    monkeypatch: pytest.MonkeyPatch,
+    cfn_template: Template,
+    jwks_server: MisbehavingJwksServer,
+    published_jwks: dict[str, Any],
+) -> Iterator[Callable[..., ModuleType]]:
+    """``load_authorizer(HTTP_API_RESPONSE="policy")``: ``authorizer.app`` imported afresh under the
+    environment template.yaml gives it (``IssuerUrl`` = the loopback JWKS server, which serves the
+    corpus's trusted keys and is fetched at import), keyword arguments overriding variables."""
+    loaded: list[ModuleType] = []
+
+    def load(**overrides: str) -> ModuleType:
+        jwks_server.reset(published_jwks)
+        env = function_environment("AuthorizerFunction", {}, {"IssuerUrl": jwks_server.base}, cfn_template)
+        for name in ("EXTERNAL_ISSUERS", "USAGE_KEYS", "HTTP_API_RESPONSE"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in (env | overrides).items():
+            monkeypatch.setenv(name, value)
+        sys.modules.pop("authorizer.app", None)
+        module = importlib.import_module("authorizer.app")
+        loaded.append(module)
+        return module
+
+    try:
+        yield load
+    finally:
+        for module in loaded:
+            module.metrics.clear_metrics()
+        sys.modules.pop("authorizer.app", None)
+
+
+@pytest.fixture
+def authorizer_app(load_authorizer: Callable[..., ModuleType]) -> ModuleType:
+    """The authorizer as deployed with the template's defaults (see :func:`load_authorizer`)."""
+    return load_authorizer()
+
+
+@pytest.fixture
+def authorizer_context() -> Any:
+    return SimpleNamespace(
+        function_name="AuthorizerFunction",
+        function_version="$LATEST",
+        memory_limit_in_mb=512,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:AuthorizerFunction",
+        aws_request_id="00000000-0000-0000-0000-0000000a7701",
     )
 
 

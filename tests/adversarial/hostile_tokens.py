@@ -67,6 +67,13 @@ def _header(key: SigningKey, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in header.items() if v is not ...}
 
 
+def _other_scheme(url: str) -> str:
+    """The same issuer over the other scheme (https <-> http): not the same issuer (RFC 8414 §2)."""
+    if url.startswith("https://"):
+        return "http://" + url.removeprefix("https://")
+    return "https://" + url.removeprefix("http://")
+
+
 def sign(key: SigningKey, header: Any, payload: Any) -> str:
     signing_input = f"{_segment(header)}.{_segment(payload)}"
     signature = get_algorithm_by_name(key.alg).sign(signing_input.encode(), key.private_key)
@@ -304,7 +311,7 @@ def hostile_tokens(ctx: CorpusContext) -> Iterator[tuple[str, str]]:  # noqa: C9
         "other": "https://attacker.test",
         "trailing-slash": ctx.issuer + "/",
         "case": ctx.issuer.upper(),
-        "http": ctx.issuer.replace("https://", "http://"),
+        "other-scheme": _other_scheme(ctx.issuer),
         "empty": "",
     }.items():
         yield f"iss-{name}", valid_token(ctx, iss=iss)
