@@ -1,0 +1,1 @@
+"""API Gateway Lambda authorizer (handler: ``authorizer.app.lambda_handler``)."""

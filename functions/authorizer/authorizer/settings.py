@@ -1,0 +1,225 @@
+"""The authorizer's configuration: read once from the environment at import, validated whole.
+
+A configuration that cannot work raises :class:`~partnerauth.errors.ConfigurationError` here, at
+cold start, with a message that names the variable; it never turns into a per-request answer.
+Variables (docs/DESIGN.md, docs/authorizer.md):
+
+``ISSUER``, ``AUDIENCE``, ``JWKS_URI``
+    our own issuer, the audience its tokens carry for our APIs, where its keys are published.
+``ALLOWED_ALGORITHMS``
+    comma list for our own issuer (default ``RS256``); ``none`` and HMAC are never accepted.
+``ROUTE_SCOPES``
+    JSON route map, :mod:`partnerauth.route_policy`.
+``EXTERNAL_ISSUERS``
+    optional JSON list of trusted external issuers (:func:`external_issuer`).
+``USAGE_KEYS``
+    optional JSON object ``{client_id: api key value}`` for API Gateway usage plans.
+``JWKS_MAX_AGE``, ``JWKS_COOLDOWN``, ``LEEWAY``, ``MAX_TOKEN_LIFETIME``
+    seconds (defaults 300, 30, 60, 3600).
+``HTTP_API_RESPONSE``
+    ``simple`` (default) or ``policy``: the response form of HTTP API (payload 2.0) events,
+    matching the authorizer's ``EnableSimpleResponses``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from partnerauth.algorithms import allowed_algorithms
+from partnerauth.errors import ConfigurationError
+from partnerauth.jwks_fetch import is_fetchable_jwks_uri
+from partnerauth.route_policy import RoutePolicy
+from partnerauth.verification import MAX_LEEWAY, RFC9068_REQUIRED_CLAIMS, IssuerPolicy
+
+DEFAULT_JWKS_MAX_AGE = 300
+DEFAULT_JWKS_COOLDOWN = 30
+DEFAULT_LEEWAY = 60
+DEFAULT_MAX_TOKEN_LIFETIME = 3600
+JWKS_FETCH_TIMEOUT = 3.0  # one fetch per cooldown at most; our JWKS function may itself be cold
+MAX_EXTERNAL_ISSUERS = 20
+MAX_USAGE_KEYS = 10_000
+HTTP_API_RESPONSES = ("simple", "policy")
+
+_EXTERNAL_ISSUER_MEMBERS = frozenset(
+    {
+        "issuer",
+        "jwks_uri",
+        "audiences",
+        "algorithms",
+        "scope_claim",
+        "client_id_claim",
+        "require_access_token_type",
+        "required_claims",
+        "max_lifetime",
+    }
+)
+
+
+class AuthorizerSettings(NamedTuple):
+    """Everything the authorizer needs, typed and checked (a NamedTuple: immutable, and cheap to
+    define on the cold-start path)."""
+
+    issuers: tuple[IssuerPolicy, ...]
+    routes: RoutePolicy
+    usage_keys: Mapping[str, str]
+    jwks_max_age: int
+    jwks_cooldown: int
+    leeway: int
+    http_api_response: str
+
+    @property
+    def own_issuer(self) -> IssuerPolicy:
+        return self.issuers[0]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> AuthorizerSettings:
+        max_lifetime = _seconds(environ, "MAX_TOKEN_LIFETIME", DEFAULT_MAX_TOKEN_LIFETIME)
+        own = _own_issuer(environ, max_lifetime)
+        external = _external_issuers(environ.get("EXTERNAL_ISSUERS", ""), max_lifetime)
+        issuers = (own, *external)
+        seen: set[str] = set()
+        for policy in issuers:
+            if policy.issuer in seen:
+                raise ConfigurationError("EXTERNAL_ISSUERS: an issuer is configured twice")
+            seen.add(policy.issuer)
+        max_age = _seconds(environ, "JWKS_MAX_AGE", DEFAULT_JWKS_MAX_AGE)
+        cooldown = _seconds(environ, "JWKS_COOLDOWN", DEFAULT_JWKS_COOLDOWN)
+        if cooldown > max_age:
+            raise ConfigurationError("JWKS_COOLDOWN must not exceed JWKS_MAX_AGE")
+        leeway = _seconds(environ, "LEEWAY", DEFAULT_LEEWAY, minimum=0)
+        if leeway > MAX_LEEWAY:
+            raise ConfigurationError(f"LEEWAY must be at most {MAX_LEEWAY} seconds")
+        response = environ.get("HTTP_API_RESPONSE", "").strip() or "simple"
+        if response not in HTTP_API_RESPONSES:
+            raise ConfigurationError("HTTP_API_RESPONSE must be 'simple' or 'policy'")
+        return cls(
+            issuers=issuers,
+            routes=_route_policy(environ.get("ROUTE_SCOPES", "")),
+            usage_keys=_usage_keys(environ.get("USAGE_KEYS", "")),
+            jwks_max_age=max_age,
+            jwks_cooldown=cooldown,
+            leeway=leeway,
+            http_api_response=response,
+        )
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is required")
+    return value
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not minimum <= int(raw) <= 7 * 24 * 3600:
+        raise ConfigurationError(f"{name} must be a whole number of seconds, at least {minimum}")
+    return int(raw)
+
+
+def _jwks_uri(value: object, name: str) -> str:
+    # https only (http for loopback: tests and the local stack), RFC 8414 §2 / RFC 8725 §3.10.
+    if not isinstance(value, str) or not is_fetchable_jwks_uri(value):
+        raise ConfigurationError(f"{name}: the JWKS URI must be https (http only on loopback)")
+    return value
+
+
+def _own_issuer(environ: Mapping[str, str], max_lifetime: int) -> IssuerPolicy:
+    return IssuerPolicy(
+        issuer=_required(environ, "ISSUER"),
+        jwks_uri=_jwks_uri(_required(environ, "JWKS_URI"), "JWKS_URI"),
+        audiences=frozenset({_required(environ, "AUDIENCE")}),
+        algorithms=allowed_algorithms(environ.get("ALLOWED_ALGORITHMS", "").strip() or "RS256"),
+        max_lifetime=max_lifetime,
+    )
+
+
+def _route_policy(text: str) -> RoutePolicy:
+    if not text.strip():
+        raise ConfigurationError("ROUTE_SCOPES is required")
+    return RoutePolicy.from_json(text)
+
+
+def _json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ConfigurationError(f"{name} is not valid JSON") from None
+
+
+def _external_issuers(text: str, max_lifetime: int) -> list[IssuerPolicy]:
+    if not text.strip():
+        return []
+    document = _json(text, "EXTERNAL_ISSUERS")
+    if not isinstance(document, list) or len(document) > MAX_EXTERNAL_ISSUERS:
+        raise ConfigurationError(
+            f"EXTERNAL_ISSUERS must be a JSON list of at most {MAX_EXTERNAL_ISSUERS} objects"
+        )
+    return [external_issuer(entry, max_lifetime) for entry in document]
+
+
+def external_issuer(entry: object, default_max_lifetime: int) -> IssuerPolicy:
+    """One ``EXTERNAL_ISSUERS`` member; unknown members are refused (a typo must not weaken a check)."""
+    name = "EXTERNAL_ISSUERS"
+    if not isinstance(entry, dict) or not entry.keys() <= _EXTERNAL_ISSUER_MEMBERS:
+        raise ConfigurationError(f"{name}: members are {sorted(_EXTERNAL_ISSUER_MEMBERS)}")
+    issuer = entry.get("issuer")
+    audiences = entry.get("audiences")
+    algorithms = entry.get("algorithms", ["RS256"])
+    scope_claim = entry.get("scope_claim", "scope")
+    client_id_claim = entry.get("client_id_claim", "client_id")
+    typed = entry.get("require_access_token_type", True)
+    required = entry.get("required_claims", list(RFC9068_REQUIRED_CLAIMS))
+    lifetime = entry.get("max_lifetime", default_max_lifetime)
+    if not isinstance(issuer, str) or not issuer:
+        raise ConfigurationError(f"{name}: issuer must be a non-empty string")
+    if (
+        not isinstance(audiences, list)
+        or not audiences
+        or not all(isinstance(a, str) and a for a in audiences)
+    ):
+        raise ConfigurationError(f"{name}: audiences must be a non-empty list of strings")
+    if not isinstance(algorithms, list | str):
+        raise ConfigurationError(f"{name}: algorithms must be a list or a comma list")
+    if not isinstance(scope_claim, str) or not isinstance(client_id_claim, str) or not client_id_claim:
+        raise ConfigurationError(f"{name}: scope_claim and client_id_claim must be strings")
+    if not isinstance(typed, bool):
+        raise ConfigurationError(f"{name}: require_access_token_type must be true or false")
+    if not isinstance(required, list) or not all(isinstance(c, str) and c for c in required):
+        raise ConfigurationError(f"{name}: required_claims must be a list of claim names")
+    # The principal is the client id: it must always be there (the verifier insists on a
+    # non-empty value only for required claims).
+    if client_id_claim not in required:
+        raise ConfigurationError(f"{name}: required_claims must include the client_id_claim")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+        raise ConfigurationError(f"{name}: max_lifetime must be a positive number of seconds")
+    return IssuerPolicy(
+        issuer=issuer,
+        jwks_uri=_jwks_uri(entry.get("jwks_uri"), name),
+        audiences=frozenset(audiences),
+        algorithms=allowed_algorithms(algorithms),
+        scope_claim=scope_claim,
+        client_id_claim=client_id_claim,
+        require_access_token_type=typed,
+        required_claims=tuple(dict.fromkeys(required)),
+        max_lifetime=lifetime,
+    )
+
+
+def _usage_keys(text: str) -> Mapping[str, str]:
+    if not text.strip():
+        return MappingProxyType({})
+    document = _json(text, "USAGE_KEYS")
+    if (
+        not isinstance(document, dict)
+        or len(document) > MAX_USAGE_KEYS
+        or not all(isinstance(value, str) and value.strip() == value and value for value in document.values())
+    ):
+        # The message never echoes a value: these are API key values.
+        raise ConfigurationError("USAGE_KEYS must be a JSON object {client_id: api key value}")
+    return MappingProxyType(dict(document))
