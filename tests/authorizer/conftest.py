@@ -8,7 +8,6 @@ authorizer for one over a real ``JwksCache`` with a counting fetcher and a fake 
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import sys
@@ -345,7 +344,3 @@ def lambda_context() -> Any:
         log_group_name="/aws/lambda/AuthorizerFunction",
         log_stream_name="2026/11/22/[$LATEST]0123456789abcdef",
     )
-
-
-def fresh(event: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(event)
