@@ -114,12 +114,13 @@ def load_authorizer(
     published_jwks: dict[str, Any],
 ) -> Iterator[Callable[..., ModuleType]]:
     """``load_authorizer(HTTP_API_RESPONSE="policy")``: ``authorizer.app`` imported afresh under the
-    environment template.yaml gives it (``IssuerUrl`` = the loopback JWKS server, which serves the
-    corpus's trusted keys and is fetched at import), keyword arguments overriding variables."""
+    environment template.yaml gives it (``IssuerUrl`` = the loopback JWKS server, which serves
+    ``document`` - the corpus's trusted keys by default - and is fetched at import), keyword
+    arguments overriding variables."""
     loaded: list[ModuleType] = []
 
-    def load(**overrides: str) -> ModuleType:
-        jwks_server.reset(published_jwks)
+    def load(document: dict[str, Any] | None = None, **overrides: str) -> ModuleType:
+        jwks_server.reset(published_jwks if document is None else document)
         env = function_environment("AuthorizerFunction", {}, {"IssuerUrl": jwks_server.base}, cfn_template)
         for name in ("EXTERNAL_ISSUERS", "USAGE_KEYS", "HTTP_API_RESPONSE"):
             monkeypatch.delenv(name, raising=False)
@@ -199,11 +200,14 @@ class TokenWorld:
     endpoint: TokenEndpoint
     clock: FakeClock
     dynamodb: Any
+    kms: Any
+    kms_key_id: str
     tables: dict[str, str]
     registry: ClientRegistry
     key_store: KeyStore
     principals: dict[str, Principal]
     logs: LogLines
+    patch: pytest.MonkeyPatch
 
     def snapshot(self, *logical_ids: str) -> dict[str, list[str]]:
         """Full scans of the named tables (all of them by default)."""
@@ -229,6 +233,21 @@ class TokenWorld:
 
     def secrets(self) -> list[str]:
         return [p.secret for p in self.principals.values()]
+
+    def fresh_grant(self, **collaborators: Any) -> None:
+        """The handler's grant rebuilt by its own factory, as a cold Lambda environment has it: no signing
+        key decrypted, no pepper fetched yet; ``collaborators`` replace the test's clients and clock."""
+        from token_issuer.grant import build_grant
+
+        options: dict[str, Any] = {
+            "dynamodb": self.dynamodb,
+            "kms": self.kms,
+            "fetch_pepper": self.module._pepper,
+            "clock": self.clock,
+        }
+        self.patch.setattr(
+            self.module, "grant", build_grant(self.module.settings, **(options | collaborators))
+        )
 
 
 @pytest.fixture(scope="session")
@@ -309,29 +328,28 @@ def token_world(
     )
     principals = register_principals(registry, clock)
     module = fresh_import("token_issuer.app")
-    from token_issuer.grant import build_grant
-
-    grant = build_grant(
-        module.settings, dynamodb=dynamodb_client, kms=kms_client, fetch_pepper=module._pepper, clock=clock
-    )
-    monkeypatch.setattr(module, "grant", grant)
     service = logging.getLogger(env["POWERTOOLS_SERVICE_NAME"])
     logs = LogLines(next((h.formatter for h in service.handlers if h.formatter is not None), None))
     root = logging.getLogger()
     service.addHandler(logs)
     root.addHandler(logs)
+    world = TokenWorld(
+        module=module,
+        endpoint=TokenEndpoint(module, lambda_context),
+        clock=clock,
+        dynamodb=dynamodb_client,
+        kms=kms_client,
+        kms_key_id=kms_key_id,
+        tables=tables,
+        registry=registry,
+        key_store=key_store,
+        principals=principals,
+        logs=logs,
+        patch=monkeypatch,
+    )
+    world.fresh_grant()
     try:
-        yield TokenWorld(
-            module=module,
-            endpoint=TokenEndpoint(module, lambda_context),
-            clock=clock,
-            dynamodb=dynamodb_client,
-            tables=tables,
-            registry=registry,
-            key_store=key_store,
-            principals=principals,
-            logs=logs,
-        )
+        yield world
     finally:
         root.removeHandler(logs)
         service.removeHandler(logs)
