@@ -13,8 +13,14 @@ from collections.abc import Callable
 
 
 class RotationScheduler:
+    """``wait(seconds)`` returns True when the schedule should end (tests pass their own)."""
+
     def __init__(
-        self, run: Callable[[], None], interval: float, report: Callable[[BaseException], None]
+        self,
+        run: Callable[[], None],
+        interval: float,
+        report: Callable[[BaseException], None],
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("the interval must be positive")
@@ -22,14 +28,16 @@ class RotationScheduler:
         self._interval = interval
         self._report = report
         self._stopped = threading.Event()
+        self._wait = wait or self._stopped.wait
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="rotation-schedule", daemon=True)
+        self._thread = threading.Thread(target=self.run_until_stopped, name="rotation-schedule", daemon=True)
         self._thread.start()
 
-    def _loop(self) -> None:
-        while not self._stopped.wait(self._interval):
+    def run_until_stopped(self) -> None:
+        """The schedule, in the calling thread: one run after every interval, until ``wait`` says stop."""
+        while not self._wait(self._interval):
             try:
                 self._run()
             except Exception as error:  # noqa: BLE001 - one failed run must not end the schedule
