@@ -11,7 +11,7 @@ from .stack import RunningStack
 from .stack_state import DEMO_CLIENT_FILE
 
 ROTATE_NOW_EVENT = "events/rotation-rotate-now.json"
-FAKE_CREDENTIALS = "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
+FAKE_CREDENTIALS = "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1"
 
 
 def render_banner(stack: RunningStack) -> str:
@@ -32,6 +32,8 @@ def render_banner(stack: RunningStack) -> str:
         )
         url = f"{stack.base_url}{route.resource}"
         lines.append(f"  {route.method:<6} {url:<62} {route.api.logical_id} -> {route.function_id} ({guard})")
+    if stack.model.unserved_events:
+        lines.append(f"  not served locally: {', '.join(stack.model.unserved_events)}")
     lines += ["", f"AWS endpoint (moto, in memory, fresh each run): {stack.aws_endpoint_url}"]
     lines += [f"  {logical_id:<30} {physical}" for logical_id, _, physical in stack.resources.created]
     token_env = token_function(list(stack.runtime.definitions.values())).environment

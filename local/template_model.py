@@ -84,6 +84,7 @@ class TemplateModel:
     apis: Mapping[str, ApiSpec] = field(default_factory=dict)
     routes: tuple[RouteSpec, ...] = ()
     schedules: tuple[ScheduleSpec, ...] = ()
+    unserved_events: tuple[str, ...] = ()  # "Function.Event (Type)" of event types not run locally
 
     @property
     def root(self) -> Path:
@@ -127,6 +128,7 @@ class TemplateModel:
         }
         routes: list[RouteSpec] = []
         schedules: list[ScheduleSpec] = []
+        unserved: list[str] = []
         for logical_id, resource in resources.items():
             if resource.get("Type") != FUNCTION_TYPE:
                 continue
@@ -137,7 +139,11 @@ class TemplateModel:
                     routes.append(_route(logical_id, event_name, properties, apis))
                 elif kind in ("Schedule", "ScheduleV2"):
                     schedules.append(ScheduleSpec(logical_id, event_name, _schedule_input(properties)))
-        return cls(template_path, template, functions, layers, apis, tuple(routes), tuple(schedules))
+                else:
+                    unserved.append(f"{logical_id}.{event_name} ({kind})")
+        return cls(
+            template_path, template, functions, layers, apis, tuple(routes), tuple(schedules), tuple(unserved)
+        )
 
 
 def _merged(base: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:

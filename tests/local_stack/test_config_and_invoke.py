@@ -9,6 +9,7 @@ import pytest
 
 from local import invoke
 from local.config import REPO_ROOT, ConfigError, LocalConfig, parse_parameter_overrides
+from local.stack import LocalStack
 from local.stack_state import STACK_FILE, StackState, remove, write_json
 
 
@@ -111,3 +112,14 @@ def test_state_files_are_private_and_removed_only_by_the_stack_that_wrote_them(t
     remove(tmp_path, pid=1)
     assert not (tmp_path / STACK_FILE).exists()
     assert json.loads(json.dumps(state.to_json()))["pid"] == 1
+
+
+def test_an_override_of_a_parameter_the_template_lacks_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    config = LocalConfig(
+        port=0, aws_port=0, parameter_overrides={"RotationPeriodd": "900"}, state_dir=tmp_path
+    )
+    with pytest.raises(ConfigError, match="RotationPeriodd"):
+        LocalStack(config).start()
+    assert list(tmp_path.iterdir()) == []

@@ -319,6 +319,16 @@ def test_each_request_is_logged_once_without_secrets_or_tokens(stack: StackProce
     assert stack.demo["client_secret"] not in requests_and_schedule
 
 
+def test_timings_the_rotation_function_refuses_stop_the_start_with_its_reason(tmp_path: Path) -> None:
+    env = stack_environment(tmp_path, 0) | {"PARAMETER_OVERRIDES": "Grace=100"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "local"], cwd=REPO, env=env, capture_output=True, timeout=120, check=False
+    )
+    assert completed.returncode == 1
+    assert "grace (100s) must be >=" in completed.stderr.decode()
+    assert not (tmp_path / "demo-client.json").exists()
+
+
 def test_ctrl_c_stops_everything_and_a_second_run_starts(tmp_path: Path) -> None:
     first = start_stack(tmp_path)
     port = int(first.demo["api_url"].rsplit(":", 1)[1])

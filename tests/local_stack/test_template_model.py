@@ -190,3 +190,24 @@ def test_a_function_without_code_uri_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(TemplateError, match="CodeUri"):
         TemplateModel.load(path)
+
+
+def test_events_the_stack_does_not_run_are_listed_not_dropped_silently(tmp_path: Path) -> None:
+    path = write_template(
+        tmp_path,
+        """
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: f
+              Handler: f.app.h
+              Events:
+                Http: {Type: HttpApi, Properties: {Path: /x, Method: get}}
+        """,
+    )
+    assert TemplateModel.load(path).unserved_events == ("Fn.Http (HttpApi)",)
+
+
+def test_every_event_of_the_template_is_served(model: TemplateModel) -> None:
+    assert model.unserved_events == ()
