@@ -297,7 +297,7 @@ def main() -> None:
         "\nReading: a difference at or below the noise floor is no signal.  The counted work is equal by"
         "\ntest (tests/token_issuer/test_authentication_work.py: one HMAC, two constant-time comparisons,"
         "\none read of each table on every path); what still differs is named by"
-        "\ntests/adversarial/test_timing_paths.py."
+        "\ntests/adversarial/test_open_findings.py."
     )
 
 
