@@ -24,6 +24,8 @@ FUNCTION ?=
 EVENT ?=
 # Extra pytest arguments, e.g. PYTEST_ARGS="-k jwks -x".
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` / `make pytest` (0 = in-process); whole files go to one worker.
+PYTEST_WORKERS ?= 2
 
 # pip prints a warning for every package missing from the machine's local extra index; drop just those lines.
 PIP_INSTALL = $(1)/bin/pip install --disable-pip-version-check -q $(2) 2>&1 \
@@ -99,7 +101,7 @@ test: setup ## Everything CI runs: lint, template checks, sam build, pytest
 
 .PHONY: pytest
 pytest: venv
-	$(OFFLINE_AWS) $(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; \
+	$(OFFLINE_AWS) $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; else exit $$rc; fi; }
 
 cov: venv ## pytest with a coverage report of the layer and the functions
