@@ -4,7 +4,7 @@ Registered for every test by tests/conftest.py (`pytest_plugins`). Request only 
 
     def test_reconcile_publishes_a_key(tables, kms_key_id, kms_client): ...
 
-Every fixture here is function-scoped: each test gets a fresh, empty account.
+The account is per test (`aws` is function-scoped): each test starts with a fresh, empty one.
 """
 
 from __future__ import annotations

@@ -126,6 +126,7 @@ class Resolver:
             raise KeyError(f"not parameters of the template: {sorted(unknown)}")
         self._parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
         self._parameters.update(parameters or {})
+        self._functions = self._function_table()
 
     def resolve(self, value: Any) -> Any:
         """`value` with every intrinsic function evaluated; AWS::NoValue entries are dropped."""
@@ -144,13 +145,13 @@ class Resolver:
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
-            function = self._functions().get(key)
+            function = self._functions.get(key)
             if function is not None:
                 return function(arg)
         resolved = {k: self._resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
-    def _functions(self) -> dict[str, Callable[[Any], Any]]:
+    def _function_table(self) -> dict[str, Callable[[Any], Any]]:
         return {
             "Ref": self._ref,
             "Condition": self.condition,
