@@ -93,7 +93,7 @@ SCENARIOS = {
         lambda r, k: r.rotate_now(),
         lambda s, k: (
             s[k["current"]] == "retired"
-            and s[k["next"]] == "next"
+            and s[k["next"]] == "current"
             and shape(s) == ["current", "next", "retired"]
         ),
         manual=True,

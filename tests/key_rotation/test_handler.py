@@ -114,7 +114,7 @@ def test_the_scheduled_event_bootstraps_then_changes_nothing(
     }
 
 
-def test_the_rotate_now_event_promotes_a_fresh_key(
+def test_the_rotate_now_event_promotes_the_next_key(
     app: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
     invoke(app, event("rotation-scheduled.json"))
@@ -122,7 +122,8 @@ def test_the_rotate_now_event_promotes_a_fresh_key(
     assert result["ok"] is True
     assert [(t["from"], t["to"], t["reason"]) for t in result["transitions"]] == [
         ("current", "retired", "emergency"),
-        ("new", "current", "emergency"),
+        ("next", "current", "emergency"),
+        ("new", "next", "emergency"),
     ]
 
 

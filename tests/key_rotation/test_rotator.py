@@ -102,21 +102,38 @@ def test_a_replacement_next_key_waits_its_whole_publish_lead(
     assert store.current_signing_key().kid == replacement
 
 
-def test_rotate_now_signs_with_a_fresh_key_at_once_and_keeps_old_tokens_valid(
+def test_rotate_now_promotes_the_published_next_key_at_once_and_keeps_old_tokens_valid(
     rotator: KeyRotator, store: KeyStore, jwks_reader: KeyStore, clock: FakeClock
 ) -> None:
     first, upcoming = (t.kid for t in rotator.reconcile())
     old_token = issue(store.current_signing_key(), clock.now)
+    jwks_before = jwks_reader.published_jwks()  # what verifiers cached before the emergency
     clock.advance(HOUR)
     done = rotator.rotate_now()
-    assert moves(done) == [("current", "retired"), (NEW, "current")]
+    assert moves(done) == [("current", "retired"), ("next", "current"), (NEW, "next")]
     assert {t.reason for t in done} == {TransitionReason.EMERGENCY}
-    fresh = store.current_signing_key()
-    assert fresh.kid not in {first, upcoming}
-    assert states(store) == {first: "retired", fresh.kid: "current", upcoming: "next"}
+    signing = store.current_signing_key()
+    assert signing.kid == upcoming
+    replacement = done[-1].kid
+    assert states(store) == {first: "retired", upcoming: "current", replacement: "next"}
     jwks = jwks_reader.published_jwks()
     verifier(jwks, clock).verify(old_token)  # retired, not revoked: still verifies
-    verifier(jwks, clock).verify(issue(fresh, clock.now))
+    # a verifier that has not refetched since before the emergency already knows the new signer
+    verifier(jwks_before, clock).verify(issue(signing, clock.now))
+
+
+def test_rotate_now_without_a_next_key_signs_with_a_fresh_one(
+    rotator: KeyRotator, store: KeyStore, clock: FakeClock
+) -> None:
+    first, upcoming = (t.kid for t in rotator.reconcile())
+    head = store.read_key_set().head
+    assert head is not None
+    store.drop_next(head)  # as a revoke of the next key that crashed before its reconcile
+    assert store.read_key_set().next is None
+    clock.advance(HOUR)
+    done = rotator.rotate_now()
+    assert moves(done)[:2] == [("current", "retired"), (NEW, "current")]
+    assert store.current_signing_key().kid not in {first, upcoming}
 
 
 def test_rotate_now_on_an_empty_table_bootstraps(rotator: KeyRotator, store: KeyStore) -> None:

@@ -182,17 +182,32 @@ class KeyRotator:
         raise KeyStoreError("the key set kept changing; the next run will finish")
 
     def rotate_now(self, now: float | None = None) -> list[Transition]:
-        """Emergency rotation: a fresh key signs at once; the old one is retired (its tokens
-        stay valid for ``grace``).  Verifiers meet the fresh key before their cached JWKS
-        has it, so they must refetch on an unknown ``kid``: use it when that is the lesser harm."""
+        """Emergency rotation: the current key stops signing at once and is retired (its tokens
+        stay valid for ``grace``).
+
+        The ``next`` key takes over: it has never signed, the issuer has never decrypted it,
+        and it is already published, so verifiers know it and no new token meets an unknown
+        ``kid``.  A fresh ``next`` is made in the same transaction.  Only when there is no
+        ``next`` key does a brand-new, unpublished key sign (verifiers then learn it on their
+        next JWKS refetch).  A ``next`` key that is itself suspect is revoked first."""
         at = self._at(now)
         done: list[Transition] = []
         for _ in range(MAX_STEPS):
             try:
                 key_set = self._store.read_key_set()
-                if key_set.head is None:
+                head, current, upcoming = key_set.head, key_set.current, key_set.next
+                if head is None:
                     return self.reconcile(at)  # bootstrapping makes a fresh current key
-                done.extend(self._report(self._replace_current(key_set, at, TransitionReason.EMERGENCY)))
+                if (
+                    current is not None
+                    and current.state is KeyState.CURRENT
+                    and upcoming is not None
+                    and upcoming.state is KeyState.NEXT
+                ):
+                    step = self._promote(head, at, TransitionReason.EMERGENCY)
+                else:
+                    step = self._replace_current(key_set, at, TransitionReason.EMERGENCY)
+                done.extend(self._report(step))
                 break
             except ConcurrentChange:
                 continue
@@ -264,11 +279,12 @@ class KeyRotator:
             Transition(upcoming.kid, NEW, KeyState.NEXT, TransitionReason.BOOTSTRAP, at),
         ]
 
-    def _promote(self, head: KeySetHead, at: int) -> list[Transition]:
-        assert head.next_kid is not None  # noqa: S101 - _due only plans a promotion with a next key
+    def _promote(
+        self, head: KeySetHead, at: int, reason: TransitionReason = TransitionReason.SCHEDULED
+    ) -> list[Transition]:
+        assert head.next_kid is not None  # noqa: S101 - only planned with a next key
         new_next = self._generate(self._key_spec)
         self._store.promote_next(head, new_next, self._key_spec, at, self._schedule.grace)
-        reason = TransitionReason.SCHEDULED
         return [
             Transition(head.current_kid, KeyState.CURRENT, KeyState.RETIRED, reason, at),
             Transition(head.next_kid, KeyState.NEXT, KeyState.CURRENT, reason, at),
