@@ -23,7 +23,10 @@ NOW = 1_800_000_000.0
 
 @pytest.fixture(scope="session")
 def keys() -> dict[str, SigningKey]:
-    return {spec.algorithm.name: generate_signing_key(spec) for spec in (KeySpec.RS256, KeySpec.ES256, KeySpec.EDDSA)}
+    return {
+        spec.algorithm.name: generate_signing_key(spec)
+        for spec in (KeySpec.RS256, KeySpec.ES256, KeySpec.EDDSA)
+    }
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +77,11 @@ def make_token(rsa_key: SigningKey) -> TokenFactory:
         if header is None:
             header = {"alg": key.alg, "typ": "at+jwt", "kid": key.kid}
         elif isinstance(header, dict):
-            header = {k: v for k, v in ({"alg": key.alg, "typ": "at+jwt", "kid": key.kid} | header).items() if v is not ...}
+            header = {
+                k: v
+                for k, v in ({"alg": key.alg, "typ": "at+jwt", "kid": key.kid} | header).items()
+                if v is not ...
+            }
         payload = claims.pop("payload", None)
         if payload is None:
             payload = claims_for(**claims)

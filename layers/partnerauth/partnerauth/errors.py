@@ -39,7 +39,7 @@ class ConfigurationError(PartnerAuthError):
     """Settings that cannot work (refused at start, never at request time)."""
 
 
-class TokenRejected(PartnerAuthError):  # noqa: N818 - "rejected" reads better than "error" at call sites
+class TokenRejected(PartnerAuthError):
     """A token failed verification.  ``reason`` is the only thing callers branch on."""
 
     reason: Reason = Reason.MALFORMED

@@ -46,7 +46,9 @@ class SigningKey:
     @classmethod
     def from_pem(cls, pem: bytes, alg: str) -> SigningKey:
         private_key = serialization.load_pem_private_key(pem, password=None)
-        if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        if not isinstance(
+            private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+        ):
             raise ConfigurationError("unsupported private key type")
         return cls.from_private_key(private_key, alg)
 

@@ -167,7 +167,9 @@ class AccessTokenVerifier:
         except Exception:  # noqa: BLE001 - a broken key source is "keys unavailable", not a crash
             raise KeysUnavailable() from None
 
-    def _check_claims(self, payload: Mapping[str, Any], policy: IssuerPolicy, *, alg: str, kid: str) -> VerifiedToken:
+    def _check_claims(
+        self, payload: Mapping[str, Any], policy: IssuerPolicy, *, alg: str, kid: str
+    ) -> VerifiedToken:
         for name in policy.required_claims:
             if name not in payload:
                 raise ClaimInvalid(Reason.MISSING_CLAIM, f"{name} is required")  # names come from the policy
