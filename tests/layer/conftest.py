@@ -77,11 +77,8 @@ def make_token(rsa_key: SigningKey) -> TokenFactory:
         if header is None:
             header = {"alg": key.alg, "typ": "at+jwt", "kid": key.kid}
         elif isinstance(header, dict):
-            header = {
-                k: v
-                for k, v in ({"alg": key.alg, "typ": "at+jwt", "kid": key.kid} | header).items()
-                if v is not ...
-            }
+            defaults: dict[str, Any] = {"alg": key.alg, "typ": "at+jwt", "kid": key.kid}
+            header = {k: v for k, v in (defaults | header).items() if v is not ...}
         payload = claims.pop("payload", None)
         if payload is None:
             payload = claims_for(**claims)
