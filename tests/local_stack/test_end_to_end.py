@@ -344,3 +344,63 @@ def test_ctrl_c_stops_everything_and_a_second_run_starts(tmp_path: Path) -> None
         assert second.demo["client_secret"] != first.demo["client_secret"]
     finally:
         assert second.stop(signal.SIGTERM) == 0
+
+
+# -- every file in events/, through `make invoke` (issue 7: none can go stale) -----------------------------
+
+EVENT_FUNCTIONS = {
+    "authorizer-": "AuthorizerFunction",
+    "rotation-": "KeyRotationFunction",
+    "token-request-": "TokenFunction",
+    "jwks-": "JwksFunction",
+    "discovery-": "JwksFunction",
+    "sample-api-": "SampleApiFunction",
+}
+# What each sample does against a fresh local stack.  The authorizer samples carry a placeholder token:
+# 401, which every event type answers with "Unauthorized" (403 is only for a valid token short of scope).
+# The token samples name an example client that only their own tests register
+# (tests/token_issuer/test_sample_events.py), so here the Basic/POST ones get the RFC 6749 §5.2
+# invalid_client; the revoke sample names RFC 7638's example kid.
+EXPECTED: dict[str, Callable[[int, Any], bool]] = {
+    "authorizer-token.json": lambda status, out: status == 1 and out["errorMessage"] == "Unauthorized",
+    "authorizer-request.json": lambda status, out: status == 1 and out["errorMessage"] == "Unauthorized",
+    "authorizer-http-api.json": lambda status, out: status == 1 and out["errorMessage"] == "Unauthorized",
+    "rotation-scheduled.json": lambda status, out: status == 0 and out["ok"] is True,
+    "rotation-rotate-now.json": lambda status, out: status == 0 and out["ok"] is True,
+    "rotation-revoke.json": lambda status, out: (
+        status == 0 and (out["ok"], out["error"]) == (False, "unknown_kid")
+    ),
+    "token-request-basic.json": lambda status, out: status == 0 and out["statusCode"] == 401,
+    "token-request-post.json": lambda status, out: status == 0 and out["statusCode"] == 401,
+    "token-request-bad.json": lambda status, out: (
+        status == 0 and out["statusCode"] == 400 and json.loads(out["body"])["error"] == "invalid_request"
+    ),
+    "jwks-request.json": lambda status, out: status == 0 and bool(json.loads(out["body"])["keys"]),
+    "discovery-request.json": lambda status, out: status == 0 and "token_endpoint" in json.loads(out["body"]),
+    "sample-api-get-order.json": lambda status, out: (
+        status == 0 and json.loads(out["body"])["order"]["id"] == "o-1001"
+    ),
+}
+EVENT_FILES = sorted(path.name for path in (REPO / "events").glob("*.json"))
+
+
+def test_every_event_file_has_a_function_and_an_expected_result() -> None:
+    assert EVENT_FILES, "events/ is empty"
+    for name in EVENT_FILES:
+        assert any(name.startswith(prefix) for prefix in EVENT_FUNCTIONS), f"{name}: which function?"
+    assert set(EXPECTED) == set(EVENT_FILES)
+
+
+@pytest.mark.parametrize("name", EVENT_FILES)
+def test_each_event_file_runs_through_make_invoke(stack: StackProcess, name: str) -> None:
+    function = next(f for prefix, f in EVENT_FUNCTIONS.items() if name.startswith(prefix))
+    status, output = invoke(stack, function, json.loads((REPO / "events" / name).read_text(encoding="utf-8")))
+    assert EXPECTED[name](status, invocation_result(output))
+
+
+def invocation_result(output: str) -> Any:
+    """The printed result: the last top-level JSON document (the function's own log lines come first,
+    one JSON object per line, as Lambda writes them)."""
+    lines = output.splitlines()
+    start = max(index for index, line in enumerate(lines) if line == "{")
+    return json.loads("\n".join(lines[start:]))
