@@ -105,8 +105,9 @@ class AuthThrottle:
             failures=int(item.get("failures", {}).get("N", "0")),
             last_failure_at=float(item.get("last_failure_at", {}).get("N", "0")),
         )
-        retry_at = state.last_failure_at + self.policy.delay_after(state.failures)
-        if now < retry_at:
+        delay = self.policy.delay_after(state.failures)
+        retry_at = state.last_failure_at + delay
+        if delay and now < retry_at:  # a free failure never delays the next attempt
             raise ClientThrottled(math.ceil(retry_at - now))
         return state
 
@@ -148,4 +149,5 @@ class AuthThrottle:
 
 
 def _number(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")
+    """Milliseconds, rounded down: a stored time is never later than the moment it records."""
+    return f"{math.floor(value * 1000) / 1000:.3f}".rstrip("0").rstrip(".")

@@ -204,8 +204,10 @@ class ClientRegistry:
         item = self._dynamodb.get_item(
             TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
         ).get("Item")
-        client = _decode(item) if item else None
-        stored: list[StoredSecret | None] = list(client.secrets if client else ())
+        known = bool(item)
+        # An unknown id decodes a stand-in item of the same shape: the same code runs on every path.
+        client = _decode(item or _ABSENT_CLIENT_ITEM)
+        stored: list[StoredSecret | None] = list(client.secrets)
         stored += [None] * (MAX_SECRETS - len(stored))
         matched = live_match = False
         for slot in stored:
@@ -213,7 +215,7 @@ class ClientRegistry:
             live = slot is not None and slot.hash_alg == self._hasher.algorithm and slot.is_live(now)
             matched = matched | equal
             live_match = live_match | (equal & live)
-        if client is None:
+        if not known:
             raise ClientAuthenticationFailed(AuthFailure.UNKNOWN_CLIENT)
         if not client.active:
             raise ClientAuthenticationFailed(AuthFailure.DISABLED_CLIENT)
@@ -482,3 +484,20 @@ def _decode_secret(item: dict[str, Any]) -> StoredSecret:
         expires_at=int(expires["N"]) if expires else None,
         hash_alg=item.get("hash_alg", {}).get("S", HASH_ALGORITHM),
     )
+
+
+# What ``authenticate`` decodes when no client has the presented id: disabled, with one
+# secret whose digest matches nothing: the shape of most clients (one secret; two only mid-roll).
+_ABSENT_CLIENT_ITEM: Final = _encode(
+    Client(
+        client_id="absent",
+        client_name="absent",
+        scopes=("absent",),
+        audiences=("absent",),
+        token_lifetime=MIN_TOKEN_LIFETIME,
+        status=ClientStatus.DISABLED,
+        created_at=0,
+        updated_at=0,
+        secrets=(StoredSecret(secret_id="absent", digest=DUMMY_DIGEST, created_at=0),),  # noqa: S106 - an id, not a secret
+    )
+)
