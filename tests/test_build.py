@@ -7,6 +7,8 @@ when the build output is missing; a plain `pytest` run without a build skips the
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,7 +54,40 @@ def test_layer_holds_the_package_and_its_runtime_dependencies_but_not_boto(build
     assert (python / "partnerauth" / "py.typed").is_file()
     assert not (python / "boto3").exists()
     assert not (python / "botocore").exists()  # the Lambda runtime provides them
-    assert not list(python.rglob("__pycache__"))
+    # no bytecode of the build machine's own Python (the source tree's __pycache__ is never copied)
+    assert [p.name for p in python.rglob("*.pyc") if ".cpython-313." not in p.name] == []
+
+
+def python313() -> str | None:
+    """A CPython 3.13 the layer's Makefile would find to compile bytecode, if this machine has one."""
+    candidates = [
+        shutil.which("python3.13"),
+        *(str(p) for p in (Path.home() / ".pyenv" / "versions").glob("3.13*/bin/python3.13")),
+    ]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(  # noqa: S603 - a local interpreter, fixed arguments
+            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+            capture_output=True,
+            check=False,
+        )
+        if probe.stdout.strip() == b"True":
+            return candidate
+    return None
+
+
+def test_layer_ships_python313_bytecode_for_every_module(build_dir: Path) -> None:
+    # /opt is read-only on Lambda: a module without its .pyc is compiled again at every cold start.
+    if python313() is None:
+        pytest.skip("no CPython 3.13 on this machine: the layer is built without bytecode")
+    python = build_dir / "PartnerAuthLayer" / "python"
+    sources = list(python.rglob("*.py"))
+    missing = [
+        str(source.relative_to(python))
+        for source in sources
+        if not (source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc").is_file()
+    ]
+    assert sources
+    assert missing == []
 
 
 def test_each_function_artifact_holds_only_its_handler_package(
