@@ -78,8 +78,8 @@ WRONG_SECRET = "pacs_" + "W" * 43  # the shape of a real secret
 
 class FakeClock:
     def __init__(self) -> None:
-        # Whole seconds: a sub-millisecond fraction can make the throttle refuse the attempt right after a
-        # free failure (tests/adversarial/test_open_findings.py), which would end the success path early.
+        # Whole seconds (a sub-millisecond fraction once made the throttle refuse the attempt right after
+        # a free failure: tests/adversarial/test_campaign_findings.py, fixed).
         self.now = float(int(time.time()))
 
     def __call__(self) -> float:
@@ -296,8 +296,8 @@ def main() -> None:
     print(
         "\nReading: a difference at or below the noise floor is no signal.  The counted work is equal by"
         "\ntest (tests/token_issuer/test_authentication_work.py: one HMAC, two constant-time comparisons,"
-        "\none read of each table on every path); what still differs is named by"
-        "\ntests/adversarial/test_open_findings.py."
+        "\none read of each table on every path) and so is the code run (the same functions,"
+        "\ntests/adversarial/test_campaign_findings.py); what remains is the size of the GetItem answer."
     )
 
 

@@ -36,7 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 for folder in (ROOT, ROOT / "layers" / "partnerauth"):
     sys.path.insert(0, str(folder))
 
-from tests.adversarial.load_run import Target, kid_of, published_jwks, run, verify_all  # noqa: E402
+from tests.adversarial.load_run import (  # noqa: E402
+    Target,
+    kid_of,
+    kids_made_current,
+    published_jwks,
+    run,
+    verify_all,
+)
 
 DEFAULT_THREADS, DEFAULT_ITERATIONS = 16, 60
 START_TIMEOUT = 90.0  # seconds for the stack to come up
@@ -121,13 +128,13 @@ def main() -> None:
     print(f"local stack load: {threads} partners x {iterations} iterations (token + protected call)")
     print(report.summary())
     rotation = report.rotation or {}
-    print(
-        f"  rotation (make invoke rotate_now): ok={rotation.get('ok')}, fresh key {sorted(report.fresh_kids)}"
-    )
+    promoted, fresh = sorted(kids_made_current(rotation, "next")), sorted(report.fresh_kids)
+    print(f"  rotation (make invoke rotate_now): ok={rotation.get('ok')}")
+    print(f"    published next key made current: {promoted}; never-published key made current: {fresh}")
     if report.emergency_window():
         print(
-            "  (the 401s are tokens of the fresh key: an authorizer's JWKS copy predates it until its next"
-            " refresh,\n   at most once per JWKS_COOLDOWN = 30 s; SECURITY.md, emergency rotation)"
+            "  (the 401s are tokens of a never-published key: an authorizer's JWKS copy predates it until"
+            " its next refresh,\n   at most once per JWKS_COOLDOWN = 30 s; SECURITY.md)"
         )
     kids = sorted({kid for kid in map(kid_of, report.tokens) if kid})
     verified = len(report.tokens) - len(failures)

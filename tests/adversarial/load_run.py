@@ -6,11 +6,12 @@ protected route of the sample API with it, ``iterations`` times.  A rotation run
 starts once a third of all iterations are done, and no worker starts its last third before it ended, so
 requests before, during and after the rotation are guaranteed by ordering, not by timing (no sleeps).
 
-Every answer is classified.  Expected: 200 for tokens and for protected calls (the demo client holds
-every scope of the sample API), and one documented exception - after an emergency rotation
-(``rotate_now``) a token signed by the fresh key is refused (401) by an authorizer whose JWKS copy
-predates that key until the copy is refreshed, at most once per ``JWKS_COOLDOWN`` (the rotator says so;
-SECURITY.md "What is not guaranteed").  Anything else is unexpected: other statuses, 5xx, timeouts,
+Every answer is classified.  Expected: 200 for tokens, and for protected calls what the sample API
+answers an admitted caller (the demo client holds every scope; ``ROUTES`` uses the sample's fixed data,
+functions/sample_api).  One documented exception: when a rotation makes a never-published key sign
+(``rotate_now`` with no ``next`` key, or revoking the current key), an authorizer whose JWKS copy predates
+that key refuses its tokens (401) until the copy is refreshed, at most once per ``JWKS_COOLDOWN``
+(SECURITY.md "What is not guaranteed").  Anything else is unexpected: other statuses, 5xx, timeouts,
 connection errors.  Afterwards every issued token must verify against the JWKS the stack publishes.
 """
 
@@ -31,7 +32,13 @@ from partnerauth.errors import TokenRejected
 from partnerauth.key_source import StaticKeySource
 from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
 
-ROUTES = (("GET", "/orders"), ("GET", "/orders/42"), ("GET", "/inventory"), ("POST", "/orders"))
+# (method, path, JSON body, what the sample API answers an admitted caller)
+ROUTES: tuple[tuple[str, str, bytes | None, int], ...] = (
+    ("GET", "/orders", None, 200),
+    ("GET", "/orders/o-1001", None, 200),
+    ("GET", "/inventory", None, 200),
+    ("POST", "/orders", b'{"item": "pallet-euro", "quantity": 3}', 201),
+)
 REQUEST_TIMEOUT = 10.0  # seconds, per HTTP exchange: a hang fails the run instead of stalling it
 PHASE_TIMEOUT = 120.0  # seconds a worker waits at most for the rotation to end
 
@@ -71,6 +78,7 @@ class Sample:
     phase: str  # "before" | "during" | "after" the rotation
     kid: str | None = None
     error: str | None = None
+    expected_status: int = 200
 
 
 def exchange(method: str, url: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, bytes]:
@@ -107,9 +115,9 @@ class Report:
         return [s for s in self.samples if s.kind == kind]
 
     def expected(self, sample: Sample) -> bool:
-        if sample.status == 200:
+        if sample.status == sample.expected_status:
             return True
-        # the documented window of an emergency rotation: a fresh key unknown to a warm JWKS copy
+        # the documented window when a never-published key signs: unknown to a warm JWKS copy
         return sample.kind == "api" and sample.status == 401 and sample.kid in self.fresh_kids
 
     def unexpected(self) -> list[Sample]:
@@ -166,14 +174,15 @@ def verify_all(tokens: list[str], jwks: dict[str, Any], issuer: str, audience: s
     return failures
 
 
-def fresh_kids_of(rotation: dict[str, Any] | None) -> frozenset[str]:
-    """Kids the rotation made current from nothing (never published before they signed)."""
+def kids_made_current(rotation: dict[str, Any] | None, source: str) -> frozenset[str]:
+    """Kids the rotation made current from ``source``: ``"new"`` (never published before they signed)
+    or ``"next"`` (published at least since the previous rotation)."""
     if not rotation:
         return frozenset()
     return frozenset(
         str(t.get("kid"))
         for t in rotation.get("transitions", [])
-        if t.get("from") == "new" and t.get("to") == "current"
+        if t.get("from") == source and t.get("to") == "current"
     )
 
 
@@ -206,8 +215,9 @@ class _Run:
                 return
             token = request_token(self.target, self.phase, self.record)
             if token is not None:
-                method, path = ROUTES[(index + iteration) % len(ROUTES)]
-                call_api(self.target, method, path, token, self.phase, self.record)
+                call_api(
+                    self.target, ROUTES[(index + iteration) % len(ROUTES)], token, self.phase, self.record
+                )
             with self.lock:
                 self.done += 1
                 if self.done >= (self.threads * self.iterations) // 3:
@@ -243,7 +253,8 @@ def run(target: Target, threads: int, iterations: int, rotate: Callable[[], dict
     if state.problems:
         raise RuntimeError("; ".join(state.problems))
     result = state.rotation[0] if state.rotation else None
-    return Report(state.samples, state.tokens, result, fresh_kids_of(result), time.perf_counter() - started)
+    fresh = kids_made_current(result, "new")
+    return Report(state.samples, state.tokens, result, fresh, time.perf_counter() - started)
 
 
 def request_token(target: Target, phase: Callable[[], str], record: Callable[..., None]) -> str | None:
@@ -262,18 +273,23 @@ def request_token(target: Target, phase: Callable[[], str], record: Callable[...
 
 
 def call_api(
-    target: Target, method: str, path: str, token: str, phase: Callable[[], str], record: Callable[..., None]
+    target: Target,
+    route: tuple[str, str, bytes | None, int],
+    token: str,
+    phase: Callable[[], str],
+    record: Callable[..., None],
 ) -> None:
-    when = phase()
-    body = b"{}" if method == "POST" else None
+    method, path, body, expected = route
+    when, kid = phase(), kid_of(token)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     started = time.perf_counter()
     try:
         status, _ = exchange(method, target.api_url + path, headers, body)
     except (OSError, http.client.HTTPException) as error:
-        record(Sample("api", 0, time.perf_counter() - started, when, kid_of(token), type(error).__name__))
+        elapsed = time.perf_counter() - started
+        record(Sample("api", 0, elapsed, when, kid, type(error).__name__, expected_status=expected))
         return
-    record(Sample("api", status, time.perf_counter() - started, when, kid_of(token)))
+    record(Sample("api", status, time.perf_counter() - started, when, kid, expected_status=expected))
 
 
 def published_jwks(target: Target) -> dict[str, Any]:
