@@ -559,3 +559,48 @@ def test_a_rotation_dying_after_any_step_leaves_tokens_issued_published_and_allo
         assert handlers.rotate("reconcile")["ok"] is True, where
         jwks = handlers.published()
         assert all(handlers.allowed(token, jwks) for token in (before, after, handlers.issue())), where
+
+
+class PublishedByHandler:
+    """A JWKS fetcher that asks the JWKS handler itself (what the authorizer's HTTPS fetch reaches)."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+        self.fetches = 0
+
+    def fetch(self, jwks_uri: str) -> Any:
+        self.fetches += 1
+        return self.handlers.published()
+
+
+def test_rotate_now_signs_with_a_published_key_but_a_second_one_right_after_waits_for_the_cooldown(
+    handlers: Handlers,
+) -> None:
+    """``rotate_now`` makes the published ``next`` key sign: nothing is refused.  A second one right after
+    promotes the ``next`` key the first one just made, which verifiers' copies do not hold yet: its tokens
+    are 401 (never 500) until the authorizer may refetch, once ``JWKS_COOLDOWN`` has passed."""
+    app, world = handlers.authorizer, handlers.world
+    fetcher, monotonic = PublishedByHandler(handlers), Monotonic()
+    cache = JwksCache(
+        fetcher, max_age=app.settings.jwks_max_age, cooldown=app.settings.jwks_cooldown, clock=monotonic
+    )
+    handlers.patch.setattr(app, "authorizer", build_authorizer(app.settings, cache, clock=world.clock))
+
+    def outcome(token: str) -> str:
+        return answer(app, token_event("Bearer " + token), handlers.authorizer_context).outcome
+
+    assert outcome(handlers.issue()) == "allow"  # the authorizer holds the JWKS from here on
+    # When an emergency rotation promotes the published next key: its tokens are allowed at once
+    assert handlers.rotate("rotate_now")["ok"] is True
+    assert outcome(handlers.issue()) == "allow"
+    assert fetcher.fetches == 1
+    # When a second one follows at once: the key it promotes was published a moment ago
+    assert handlers.rotate("rotate_now")["ok"] is True
+    fresh = handlers.issue()
+    assert outcome(fresh) == "401"  # RFC 6750 §3.1 invalid_token (unknown kid), not a 500
+    monotonic.now += app.settings.jwks_cooldown - 1
+    assert outcome(fresh) == "401"
+    # Then once the cooldown has passed, the next unknown kid refetches and the key is known
+    monotonic.now += 1
+    assert outcome(fresh) == "allow"
+    assert fetcher.fetches == 2
