@@ -32,6 +32,7 @@ from partnerauth.jwks_cache import JwksCache
 from partnerauth.key_source import StaticKeySource
 from partnerauth.keys import SigningKey, generate_signing_key
 from tests.adversarial.hostile_tokens import CorpusContext, hostile_tokens, valid_token
+from tests.support.clock import FakeClock
 
 from .conftest import (
     ARN_PREFIX,
@@ -265,14 +266,6 @@ def test_every_hostile_token_is_401_through_every_event_type(
 
 
 # -- JWKS: floods of unknown kids, and an endpoint that is down ---------------------------------------------
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class CountingFetcher:
     """Serves fixed documents, counts fetches; ``down`` makes every fetch fail as the network would."""
 
@@ -297,7 +290,7 @@ def cached(
     fetcher = CountingFetcher(
         {own_uri: own_jwks, own_uri.replace(JWKS_PATH, EXTERNAL_JWKS_PATH): external_jwks}
     )
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     cache = JwksCache(
         fetcher, max_age=app.settings.jwks_max_age, cooldown=app.settings.jwks_cooldown, clock=clock
     )

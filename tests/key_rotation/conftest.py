@@ -17,6 +17,7 @@ from partnerauth.key_source import StaticKeySource
 from partnerauth.key_store import HEAD_KID, KeyStore
 from partnerauth.keys import SigningKey, generate_signing_key
 from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
+from tests.support.clock import FakeClock
 
 ISSUER = "https://auth.example.test"
 JWKS_URI = f"{ISSUER}/.well-known/jwks.json"
@@ -24,19 +25,6 @@ AUDIENCE = "partner-api"
 START = 1_800_000_000  # 2027-01-15, the simulated epoch of every test
 HOUR, DAY = 3_600, 86_400
 SCHEDULE = RotationSchedule()  # the template's defaults: 30 d period, 1 d lead, 1 d grace
-
-
-class FakeClock:
-    """An injected clock (no sleeps): tests move ``now`` by hand."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = float(now)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class SerializedClient:
@@ -115,7 +103,7 @@ class Faults:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -21,12 +21,12 @@ from partnerauth.key_store import KeyState, KeyStore
 from tests.key_rotation.conftest import (
     SCHEDULE,
     START,
-    FakeClock,
     SerializedClient,
     assert_consistent_key_set,
     issue,
     verifier,
 )
+from tests.support.clock import FakeClock
 
 THREADS = 8
 BARRIER_TIMEOUT = 30  # a safety bound so a broken run fails instead of hanging; never reached when correct

@@ -21,13 +21,13 @@ from partnerauth.key_store import KeyState, KeyStore
 from tests.key_rotation.conftest import (
     SCHEDULE,
     START,
-    FakeClock,
     Faults,
     InjectedCrash,
     assert_consistent_key_set,
     issue,
     verifier,
 )
+from tests.support.clock import FakeClock
 from tests.support.template import create_table_from_template
 
 PERIOD, GRACE = SCHEDULE.period, SCHEDULE.grace

@@ -20,7 +20,8 @@ from partnerauth.errors import ConfigurationError
 from partnerauth.key_lifecycle import KeyRotator
 from partnerauth.key_store import ENCRYPTION_PURPOSE, KeyStore, encryption_context
 from partnerauth.keys import SigningKey
-from tests.key_rotation.conftest import SCHEDULE, START, FakeClock
+from tests.key_rotation.conftest import SCHEDULE, START
+from tests.support.clock import FakeClock
 from tests.support.template import Template
 
 

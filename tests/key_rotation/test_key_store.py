@@ -21,7 +21,8 @@ from partnerauth.key_store import (
     encryption_context,
 )
 from partnerauth.keys import SigningKey, generate_signing_key
-from tests.key_rotation.conftest import SCHEDULE, START, FakeClock, issue, verifier
+from tests.key_rotation.conftest import SCHEDULE, START, issue, verifier
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture(scope="session")

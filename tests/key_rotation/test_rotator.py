@@ -15,7 +15,8 @@ from partnerauth.errors import ConfigurationError, KeyNotFound, KeyStoreError
 from partnerauth.key_lifecycle import GONE, NEW, KeyRotator, Transition, TransitionReason, UnknownKid
 from partnerauth.key_store import HEAD_KID, ConcurrentChange, KeyState, KeyStore
 from partnerauth.keys import generate_signing_key
-from tests.key_rotation.conftest import DAY, HOUR, SCHEDULE, START, FakeClock, issue, verifier
+from tests.key_rotation.conftest import DAY, HOUR, SCHEDULE, START, issue, verifier
+from tests.support.clock import FakeClock
 
 PERIOD, LEAD, GRACE = SCHEDULE.period, SCHEDULE.publish_lead, SCHEDULE.grace
 

@@ -37,7 +37,8 @@ from partnerauth.key_lifecycle import NEW, KeyRotator
 from partnerauth.key_store import KeyState, KeyStore
 from partnerauth.keys import SigningKey
 from partnerauth.verification import AccessTokenVerifier
-from tests.key_rotation.conftest import DAY, HOUR, SCHEDULE, START, FakeClock, issue, verifier
+from tests.key_rotation.conftest import DAY, HOUR, SCHEDULE, START, issue, verifier
+from tests.support.clock import FakeClock
 
 YEAR = 365 * DAY
 TOKEN_EVERY = 30 * 60

@@ -18,6 +18,7 @@ from partnerauth.jwk import build_jwks
 from partnerauth.jwks_cache import JwksCache
 from partnerauth.key_source import KeySource
 from partnerauth.keys import SigningKey
+from tests.support.clock import FakeClock
 
 URI = "https://auth.example.test/.well-known/jwks.json"
 OTHER_URI = "https://other.example.test/.well-known/jwks.json"
@@ -26,17 +27,6 @@ COOLDOWN = 30.0
 STALE_IF_ERROR = 600.0
 DOWN = JwksFetchError("jwks fetch failed")
 SECRET_MARKER = "document-marker-that-must-never-be-logged"
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class ScriptedFetcher:
@@ -60,7 +50,7 @@ def jwks_of(*keys: SigningKey) -> dict[str, Any]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture
@@ -334,7 +324,7 @@ class CountingClock(FakeClock):
     """Sets ``reached`` once it has been read ``target`` times (reads happen under the cache's lock)."""
 
     def __init__(self, target: int) -> None:
-        super().__init__()
+        super().__init__(1000.0)
         self._lock = threading.Lock()
         self._reads = 0
         self._target = target

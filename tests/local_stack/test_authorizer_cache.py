@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from local.authorizer_cache import AuthorizerCache, AuthorizerResult, cache_key
+from tests.support.clock import FakeClock
 
 RESULT = AuthorizerResult("client-a", {"Version": "2012-10-17", "Statement": []}, {"scope": "orders:read"})
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_result_is_served_until_the_ttl_has_passed() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_800_000_000.0)
     cache = AuthorizerCache(clock)
     cache.put("k", RESULT, ttl=300)
     clock.now += 299.9
@@ -24,7 +17,7 @@ def test_a_result_is_served_until_the_ttl_has_passed() -> None:
 
 
 def test_a_result_expires_when_the_ttl_has_passed() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_800_000_000.0)
     cache = AuthorizerCache(clock)
     cache.put("k", RESULT, ttl=300)
     clock.now += 300
@@ -33,13 +26,13 @@ def test_a_result_expires_when_the_ttl_has_passed() -> None:
 
 
 def test_a_ttl_of_zero_caches_nothing() -> None:
-    cache = AuthorizerCache(FakeClock())
+    cache = AuthorizerCache(FakeClock(1_800_000_000.0))
     cache.put("k", RESULT, ttl=0)
     assert cache.get("k") is None
 
 
 def test_storing_again_restarts_the_ttl() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_800_000_000.0)
     cache = AuthorizerCache(clock)
     cache.put("k", RESULT, ttl=10)
     clock.now += 8
@@ -49,7 +42,7 @@ def test_storing_again_restarts_the_ttl() -> None:
 
 
 def test_the_oldest_entry_goes_first_when_full() -> None:
-    cache = AuthorizerCache(FakeClock(), max_entries=2)
+    cache = AuthorizerCache(FakeClock(1_800_000_000.0), max_entries=2)
     for key in ("a", "b", "c"):
         cache.put(key, RESULT, ttl=60)
     assert cache.get("a") is None

@@ -16,6 +16,7 @@ from local.authorizer_cache import AuthorizerCache
 from local.gateway import ApiConfig, AuthorizerConfig, Gateway, GatewayResponse, Route
 from local.lambda_runtime import FunctionError
 from local.proxy_event import ApiIdentity, HttpRequest
+from tests.support.clock import FakeClock
 
 BEARER = r"^[Bb][Ee][Aa][Rr][Ee][Rr] [A-Za-z0-9._~+/-]+=*$"
 SAMPLE = ApiConfig(
@@ -69,14 +70,6 @@ class FakeFunctions:
         return [event for fid, event in self.calls if fid == function_id]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def functions() -> FakeFunctions:
     return FakeFunctions()
@@ -84,7 +77,7 @@ def functions() -> FakeFunctions:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1_800_000_000.0)
 
 
 def sample_routes(authorizer: AuthorizerConfig = TOKEN_AUTHORIZER) -> list[Route]:

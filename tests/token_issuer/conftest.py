@@ -27,6 +27,7 @@ from partnerauth.client_registry import ClientRegistry, IssuedSecret
 from partnerauth.client_secrets import SecretHasher
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey, generate_signing_key
+from tests.support.clock import FakeClock
 
 ISSUER = "https://auth.example.test"
 AUDIENCE = "partner-api"  # the template's DefaultAudience
@@ -42,19 +43,6 @@ API = ApiIdentity(
 )
 FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
 TOKEN_PATH = "/oauth2/token"
-
-
-class FakeClock:
-    """An injected clock: tests move ``now`` by hand, nothing sleeps."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = float(now)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class CountingHasher:
@@ -193,7 +181,7 @@ def session_keys() -> tuple[SigningKey, SigningKey]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture
