@@ -35,6 +35,7 @@ from partnerauth.key_source import StaticKeySource
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey, generate_signing_key
 from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
+from tests.support.clock import FakeClock
 from tests.support.template import Template, function_environment
 
 from .hostile_tokens import CorpusContext
@@ -157,19 +158,6 @@ def authorizer_context() -> Any:
 
 
 # -- the token endpoint as deployed -----------------------------------------------------------------------
-class FakeClock:
-    """An injected clock: tests move ``now`` by hand, nothing sleeps."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = float(now)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass(frozen=True)
 class Principal:
     """Who a request claims to be, and what the registry must make of it."""
@@ -319,7 +307,7 @@ def token_world(
     env = template_env("TokenFunction", IssuerUrl=ISSUER)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     key_store = KeyStore(tables["SigningKeysTable"], dynamodb_client, kms_client, kms_key_id, clock=clock)
     key_store.bootstrap(*issuer_keys, KeySpec.RS256.value, clock())
     pepper = secretsmanager_client.get_secret_value(SecretId=pepper_secret_arn)["SecretString"]

@@ -51,6 +51,7 @@ from partnerauth.key_source import StaticKeySource
 from partnerauth.key_store import HEAD_KID as HEAD
 from partnerauth.key_store import KeyStore
 from tests.key_rotation.conftest import Faults, InjectedCrash
+from tests.support.clock import FakeClock
 
 from .authorizer_harness import answer, token_event
 from .aws_faults import AwsFaults
@@ -289,14 +290,9 @@ def test_clock_skew_between_issuer_and_authorizer_is_tolerated_up_to_the_leeway(
 FETCH_TIMEOUT = 0.3  # the deployed fetcher's deadline is JWKS_FETCH_TIMEOUT (3 s): shorter here, same code
 
 
-class Monotonic:
+def monotonic() -> FakeClock:
     """The JWKS cache's injected monotonic clock."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+    return FakeClock(1_000.0)
 
 
 class Reroutable:
@@ -353,7 +349,7 @@ class JwksWorld:
     app: ModuleType
     server: MisbehavingJwksServer
     fetcher: Reroutable
-    clock: Monotonic
+    clock: FakeClock
     context: Any
     valid: str
     unknown_kid: str
@@ -372,7 +368,7 @@ def jwks_world(
 ) -> Iterator[JwksWorld]:
     """The deployed authorizer's settings and factory over a JwksCache of the deployed kind (max age,
     cooldown, default stale-if-error) whose fetcher is the real one and whose clock is injected."""
-    app, clock, fetcher = authorizer_app, Monotonic(), Reroutable()
+    app, clock, fetcher = authorizer_app, monotonic(), Reroutable()
     cache = JwksCache(
         fetcher, max_age=app.settings.jwks_max_age, cooldown=app.settings.jwks_cooldown, clock=clock
     )
@@ -580,9 +576,9 @@ def test_rotate_now_signs_with_a_published_key_but_a_second_one_right_after_wait
     promotes the ``next`` key the first one just made, which verifiers' copies do not hold yet: its tokens
     are 401 (never 500) until the authorizer may refetch, once ``JWKS_COOLDOWN`` has passed."""
     app, world = handlers.authorizer, handlers.world
-    fetcher, monotonic = PublishedByHandler(handlers), Monotonic()
+    fetcher, jwks_clock = PublishedByHandler(handlers), monotonic()
     cache = JwksCache(
-        fetcher, max_age=app.settings.jwks_max_age, cooldown=app.settings.jwks_cooldown, clock=monotonic
+        fetcher, max_age=app.settings.jwks_max_age, cooldown=app.settings.jwks_cooldown, clock=jwks_clock
     )
     handlers.patch.setattr(app, "authorizer", build_authorizer(app.settings, cache, clock=world.clock))
 
@@ -598,9 +594,9 @@ def test_rotate_now_signs_with_a_published_key_but_a_second_one_right_after_wait
     assert handlers.rotate("rotate_now")["ok"] is True
     fresh = handlers.issue()
     assert outcome(fresh) == "401"  # RFC 6750 §3.1 invalid_token (unknown kid), not a 500
-    monotonic.now += app.settings.jwks_cooldown - 1
+    jwks_clock.now += app.settings.jwks_cooldown - 1
     assert outcome(fresh) == "401"
     # Then once the cooldown has passed, the next unknown kid refetches and the key is known
-    monotonic.now += 1
+    jwks_clock.now += 1
     assert outcome(fresh) == "allow"
     assert fetcher.fetches == 2
