@@ -197,7 +197,7 @@ def test_authorizer_trusts_the_issuer_of_this_stack(
     # Empty IssuerUrl: the token and JWKS functions derive the issuer from the request (no AuthApi cycle).
     tables = dict.fromkeys(["ClientsTable", "SigningKeysTable", "AuthAttemptsTable"], "t")
     token_env = function_environment(
-        "TokenFunction", {**tables, "ClientSecretPepper": "a"}, {"IssuerUrl": issuer_url}
+        "TokenFunction", {**REFS, **tables, "ClientSecretPepper": "a"}, {"IssuerUrl": issuer_url}
     )
     assert token_env["ISSUER"] == issuer_url
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from partnerauth import base64url
 from partnerauth.algorithms import KeySpec
-from partnerauth.errors import ConfigurationError
+from partnerauth.errors import ConfigurationError, KeyStoreError
 from partnerauth.key_lifecycle import KeyRotator
 from partnerauth.key_store import ENCRYPTION_PURPOSE, KeyStore, encryption_context
 from partnerauth.keys import SigningKey
@@ -162,3 +162,20 @@ def test_the_key_policy_lets_only_the_token_function_decrypt(cfn_template: Templ
     for function in ("JwksFunction", "AuthorizerFunction", "KeyRotationFunction"):
         policies = json.dumps(cfn_template["Resources"][function]["Properties"].get("Policies", []))
         assert "kms:Decrypt" not in policies
+
+
+def test_an_issuer_pinned_to_its_kms_key_refuses_a_key_encrypted_under_another(
+    dynamodb_client: Any, kms_client: Any, kms_key_id: str, signing_keys_table: str, clock: FakeClock
+) -> None:
+    # Given a signing key written under some other KMS key the issuer's role might be allowed to use
+    # (a table writer pointing an item's kms_key_arn elsewhere)
+    other_key = kms_client.create_key(Description="not the stack's key")["KeyMetadata"]["KeyId"]
+    elsewhere = KeyStore(signing_keys_table, dynamodb_client, kms_client, other_key, clock=clock)
+    KeyRotator(elsewhere, SCHEDULE, KeySpec.EDDSA, clock).reconcile()
+    # When the token issuer, pinned to the stack's key (KMS_KEY_ID), loads the current key
+    issuer = KeyStore(signing_keys_table, dynamodb_client, kms_client, kms_key_id, clock=clock)
+    # Then KMS refuses the decrypt (IncorrectKeyException) and no key is loaded
+    with pytest.raises(KeyStoreError):
+        issuer.current_signing_key()
+    # ...while a store that trusts the item's own key reference would have loaded it
+    assert KeyStore(signing_keys_table, dynamodb_client, kms_client, clock=clock).current_signing_key()

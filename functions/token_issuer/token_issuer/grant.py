@@ -204,7 +204,9 @@ def build_grant(
         max_token_lifetime=settings.max_token_lifetime,
     )
     throttle = AuthThrottle(settings.auth_attempts_table, dynamodb, clock=clock)
-    key_store = KeyStore(settings.signing_keys_table, dynamodb, kms_client=kms, clock=clock)
+    key_store = KeyStore(
+        settings.signing_keys_table, dynamodb, kms_client=kms, kms_key_id=settings.kms_key_id, clock=clock
+    )
     return ClientCredentialsGrant(
         registry,
         throttle,

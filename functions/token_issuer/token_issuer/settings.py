@@ -13,6 +13,7 @@ from partnerauth.errors import ConfigurationError
 class TokenSettings:
     clients_table: str
     signing_keys_table: str
+    kms_key_id: str  # Decrypt names this key: a ciphertext made under any other key is refused
     auth_attempts_table: str
     pepper_secret_arn: str
     issuer: str | None  # None: derived per request from the API Gateway domain and stage
@@ -38,6 +39,7 @@ class TokenSettings:
         return cls(
             clients_table=required("CLIENTS_TABLE"),
             signing_keys_table=required("SIGNING_KEYS_TABLE"),
+            kms_key_id=required("KMS_KEY_ID"),
             auth_attempts_table=required("AUTH_ATTEMPTS_TABLE"),
             pepper_secret_arn=required("PEPPER_SECRET_ARN"),
             issuer=env.get("ISSUER", "").strip().rstrip("/") or None,
