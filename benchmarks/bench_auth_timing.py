@@ -35,22 +35,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "layers" / "partnerauth", ROOT / "functions" / "token_issuer"):
-    sys.path.insert(0, str(folder))
+from bench_environment import use_fake_aws, use_project_paths
 
-OFFLINE = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
-os.environ.update(OFFLINE)
-os.environ.pop("AWS_ENDPOINT_URL", None)
+use_project_paths("functions/token_issuer")
+use_fake_aws()
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402

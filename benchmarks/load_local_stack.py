@@ -32,9 +32,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "layers" / "partnerauth"):
-    sys.path.insert(0, str(folder))
+from bench_environment import FAKE_AWS, ROOT, use_project_paths
+
+use_project_paths()
 
 from tests.adversarial.load_run import (  # noqa: E402
     Target,
@@ -48,20 +48,11 @@ from tests.adversarial.load_run import (  # noqa: E402
 DEFAULT_THREADS, DEFAULT_ITERATIONS = 16, 60
 START_TIMEOUT = 90.0  # seconds for the stack to come up
 STOP_TIMEOUT = 15.0
-OFFLINE = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
 
 
 def child_environment(state_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PYTHONPATH"}
-    env.update(OFFLINE, PORT="0", AWS_PORT="0", ROTATION_INTERVAL="0", LOCAL_STATE_DIR=str(state_dir))
+    env.update(FAKE_AWS, PORT="0", AWS_PORT="0", ROTATION_INTERVAL="0", LOCAL_STATE_DIR=str(state_dir))
     return env
 
 
