@@ -182,6 +182,10 @@ class LambdaRuntime:
             if str(folder) not in sys.path:
                 sys.path.insert(0, str(folder))
         hidden = self._all_names - set(definition.environment)
+        # A handler module reads its settings at import, so it is imported afresh, as a new execution
+        # environment would: a copy already imported in this process (by another stack, or a test)
+        # under other settings is set aside meanwhile and put back, so its other users keep theirs.
+        previous = sys.modules.pop(definition.module_name, None)
         try:
             with exact_environment(definition.environment, hidden):
                 module = importlib.import_module(definition.module_name)
@@ -195,6 +199,9 @@ class LambdaRuntime:
                 f"{definition.logical_id}: importing {definition.module_name} failed: "
                 f"{type(error).__name__}: {error}"
             ) from error
+        finally:
+            if previous is not None:
+                sys.modules[definition.module_name] = previous
         handler = getattr(module, definition.attribute, None)
         if not callable(handler):
             raise FunctionLoadError(f"{definition.logical_id}: {definition.handler} is not a callable")

@@ -178,3 +178,20 @@ def test_an_unloaded_function_is_a_function_error() -> None:
     runtime = LambdaRuntime([], region="us-east-1", account_id="1")
     with pytest.raises(FunctionError):
         runtime.invoke("Nope", {})
+
+
+def test_a_handler_module_already_imported_elsewhere_is_imported_afresh_and_put_back(tmp_path: Path) -> None:
+    # Given the handler module already imported in this process under other settings (by a test, say)
+    a = function(tmp_path, "A", {"TABLE": "table-a"})
+    sys.path.insert(0, str(a.code_dir))
+    os.environ["TABLE"] = "someone-elses-table"
+    module_name = a.handler.rsplit(".", 1)[0]
+    __import__(module_name)
+    stale = sys.modules[module_name]
+    del os.environ["TABLE"]
+    # When a runtime loads the function
+    runtime = runtime_of(a)
+    # Then its handler read its own settings, as a new execution environment would...
+    assert runtime.invoke("A", {})["import_time"]["TABLE"] == "table-a"
+    # ...and the other user's module is back where it was
+    assert sys.modules[module_name] is stale
