@@ -11,8 +11,16 @@ import os
 from collections.abc import Iterator, Mapping
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["tests.support.fixtures"]
+
+# No timed assertions in `make test` (speed targets live in benchmarks/): hypothesis's per-example
+# deadline and its too-slow health checks would fail a test for the machine's load, not for a defect.
+settings.register_profile(
+    "partnerauth", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile("partnerauth")
 
 FAKE_AWS_ENVIRONMENT: Mapping[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
