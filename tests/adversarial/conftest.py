@@ -36,6 +36,7 @@ from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey, generate_signing_key
 from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
 from tests.support.clock import FakeClock
+from tests.support.log_capture import LogCapture
 from tests.support.template import Template, function_environment
 
 from .hostile_tokens import CorpusContext
@@ -169,19 +170,6 @@ class Principal:
     may_use_grant: bool = True
 
 
-class LogLines(logging.Handler):
-    """Every record of the service logger and the root logger, formatted as Lambda would print it."""
-
-    def __init__(self, formatter: logging.Formatter | None) -> None:
-        super().__init__(level=logging.DEBUG)
-        if formatter is not None:
-            self.setFormatter(formatter)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 @dataclass
 class TokenWorld:
     module: ModuleType
@@ -194,7 +182,7 @@ class TokenWorld:
     registry: ClientRegistry
     key_store: KeyStore
     principals: dict[str, Principal]
-    logs: LogLines
+    logs: LogCapture
     patch: pytest.MonkeyPatch
 
     def snapshot(self, *logical_ids: str) -> dict[str, list[str]]:
@@ -317,7 +305,7 @@ def token_world(
     principals = register_principals(registry, clock)
     module = fresh_import("token_issuer.app")
     service = logging.getLogger(env["POWERTOOLS_SERVICE_NAME"])
-    logs = LogLines(next((h.formatter for h in service.handlers if h.formatter is not None), None))
+    logs = LogCapture(next((h.formatter for h in service.handlers if h.formatter is not None), None))
     root = logging.getLogger()
     service.addHandler(logs)
     root.addHandler(logs)

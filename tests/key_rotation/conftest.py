@@ -179,3 +179,18 @@ def assert_consistent_key_set(dynamodb_client: Any, table: str, *, next_required
     named_next = {head["next_kid"]["S"]} if "next_kid" in head else set()
     assert by_state["next"] == named_next
     assert named_next or not next_required
+
+
+class Recording:
+    """Passes calls through to a boto3 client and remembers them."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            return getattr(self.client, name)(**kwargs)
+
+        return call

@@ -20,22 +20,9 @@ from partnerauth.errors import ConfigurationError, KeyStoreError
 from partnerauth.key_lifecycle import KeyRotator
 from partnerauth.key_store import ENCRYPTION_PURPOSE, KeyStore, encryption_context
 from partnerauth.keys import SigningKey
-from tests.key_rotation.conftest import SCHEDULE, START
+from tests.key_rotation.conftest import SCHEDULE, START, Recording
 from tests.support.clock import FakeClock
 from tests.support.template import Template
-
-
-class Recording:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            return getattr(self.client, name)(**kwargs)
-
-        return call
 
 
 def private_fragments(key: SigningKey) -> list[bytes]:

@@ -21,7 +21,7 @@ from partnerauth.key_store import (
     encryption_context,
 )
 from partnerauth.keys import SigningKey, generate_signing_key
-from tests.key_rotation.conftest import SCHEDULE, START, issue, verifier
+from tests.key_rotation.conftest import SCHEDULE, START, Recording, issue, verifier
 from tests.support.clock import FakeClock
 
 
@@ -34,21 +34,6 @@ def key_pair() -> tuple[SigningKey, SigningKey]:
 def bootstrapped(store: KeyStore, key_pair: tuple[SigningKey, SigningKey]) -> tuple[SigningKey, SigningKey]:
     store.bootstrap(key_pair[0], key_pair[1], KeySpec.EDDSA, START)
     return key_pair
-
-
-class Recording:
-    """Passes calls through to a boto3 client and remembers them."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            return getattr(self.client, name)(**kwargs)
-
-        return call
 
 
 class Failing:

@@ -28,6 +28,7 @@ from partnerauth.client_secrets import SecretHasher
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey, generate_signing_key
 from tests.support.clock import FakeClock
+from tests.support.log_capture import LogCapture
 
 ISSUER = "https://auth.example.test"
 AUDIENCE = "partner-api"  # the template's DefaultAudience
@@ -326,19 +327,6 @@ def table_snapshot(dynamodb_client: Any, tables: dict[str, str]) -> Callable[[],
         return result
 
     return snapshot
-
-
-class LogCapture(logging.Handler):
-    """Formats every record of the service logger as Powertools would print it."""
-
-    def __init__(self, formatter: logging.Formatter | None) -> None:
-        super().__init__(level=logging.DEBUG)
-        if formatter is not None:
-            self.setFormatter(formatter)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 @pytest.fixture

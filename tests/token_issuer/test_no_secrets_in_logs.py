@@ -14,8 +14,9 @@ import pytest
 
 from partnerauth.client_registry import ClientRegistry, ClientStatus
 from partnerauth.key_store import KeyStore
+from tests.support.log_capture import LogCapture
 
-from .conftest import FORM, TOKEN_PATH, Endpoint, LogCapture, basic, form, fresh_import
+from .conftest import FORM, TOKEN_PATH, Endpoint, basic, form, fresh_import
 
 
 @pytest.fixture
