@@ -108,10 +108,11 @@ cov: venv ## pytest with a coverage report of the layer and the functions
 	$(OFFLINE_AWS) $(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: venv ## Run benchmarks/*.py (never part of `make test`)
-	@shopt -s nullglob; scripts=(benchmarks/*.py); \
+bench: venv ## Run benchmarks/bench_*.py and load_*.py (never part of `make test`; other modules there are shared setup)
+	@shopt -s nullglob; scripts=(benchmarks/bench_*.py benchmarks/load_*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks yet"; fi; \
-	for script in "$${scripts[@]}"; do echo "== $$script"; $(OFFLINE_AWS) $(PY) "$$script"; done
+	status=0; for script in "$${scripts[@]}"; do echo "== $$script"; $(OFFLINE_AWS) $(PY) "$$script" || status=1; done; \
+	exit $$status
 
 # ----------------------------------------------------------------------------------------------------------------
 # Build, run locally, deploy

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from bench_environment import use_fake_aws, use_project_paths
+from offline_environment import use_fake_aws, use_project_paths
 
 use_project_paths("functions/token_issuer")
 use_fake_aws()

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench_environment import FAKE_AWS, ROOT, use_project_paths
+from offline_environment import FAKE_AWS, ROOT, use_project_paths
 
 use_project_paths()
 
