@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.support.template import Resolver, function_environment
-
+from .cloudformation import Resolver, function_environment
 from .config import ACCOUNT_ID, REGION, STACK_NAME
 from .gateway import ApiConfig, AuthorizerConfig, GatewayResponse, Route
 from .lambda_runtime import FunctionDefinition

@@ -1,7 +1,7 @@
 """The template's data resources, created in the local AWS endpoint from their own definitions.
 
 Tables, KMS keys (and their aliases) and Secrets Manager secrets are built by the same helpers the
-tests use (``tests/support/template.py``), so a change of key schema, TTL attribute, key spec or
+tests use (``local/cloudformation.py``), so a change of key schema, TTL attribute, key spec or
 secret generation in template.yaml reaches the local stack and the tests alike.  Physical names
 are ``<stack>-<LogicalId>`` (CloudFormation adds a random suffix; locally a fixed name is easier to
 find with the AWS CLI).  Key policies are not applied: moto does not evaluate them.
@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from tests.support.template import (
+from .cloudformation import (
     Resolver,
     create_kms_key_from_template,
     create_secret_from_template,

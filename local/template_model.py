@@ -1,11 +1,11 @@
 """What the local stack reads from template.yaml: functions, layers, APIs, routes, authorizers, schedules.
 
-The template is parsed by the project's one CloudFormation YAML loader (``tests/support/template.py``,
+The template is parsed by the project's one CloudFormation YAML loader (``local/cloudformation.py``,
 which also resolves intrinsic functions and builds the moto resources, so tests and the local stack
 read the template the same way).  Values stay as the template writes them, intrinsic functions
 included, until the local resources exist.  SAM's ``Globals`` merge as SAM merges them: ``Layers``
 add up, scalars (``Timeout``, ``MemorySize``) override; environments are merged and resolved by
-``tests.support.template.function_environment``.
+``local.cloudformation.function_environment``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from tests.support.template import load_template
+from .cloudformation import load_template
 
 FUNCTION_TYPE: Final = "AWS::Serverless::Function"
 API_TYPE: Final = "AWS::Serverless::Api"
