@@ -39,7 +39,7 @@ from enum import StrEnum
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
-from . import iam_policy
+from . import iam_policy, routing
 from .authorizer_cache import AuthorizerCache, AuthorizerResult, cache_key
 from .lambda_runtime import FunctionError, Invoke
 from .proxy_event import (
@@ -134,33 +134,7 @@ class Route:
 
     @property
     def segments(self) -> tuple[str, ...]:
-        return tuple(self.resource.strip("/").split("/")) if self.resource != "/" else ()
-
-    @property
-    def specificity(self) -> tuple[int, ...]:
-        """Literal segments before ``{param}`` before ``{proxy+}``, as API Gateway picks resources."""
-        return tuple(2 if s.endswith("+}") else 1 if s.startswith("{") else 0 for s in self.segments)
-
-    def match(self, path: str) -> dict[str, str] | None:
-        """The path parameters if ``path`` is this route's resource, else None."""
-        raw = path.strip("/").split("/") if path.strip("/") else []
-        wanted = self.segments
-        parameters: dict[str, str] = {}
-        for index, segment in enumerate(wanted):
-            if segment.startswith("{") and segment.endswith("+}"):
-                rest = raw[index:]
-                if index != len(wanted) - 1 or not rest or not all(rest):
-                    return None
-                parameters[segment[1:-2]] = unquote("/".join(rest))
-                return parameters
-            if index >= len(raw) or not raw[index]:
-                return None
-            value = unquote(raw[index])
-            if segment.startswith("{") and segment.endswith("}"):
-                parameters[segment[1:-1]] = value
-            elif segment != value:
-                return None
-        return parameters if len(raw) == len(wanted) else None
+        return routing.template_segments(self.resource)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +187,7 @@ class Gateway:
         new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._routes = _checked(routes)
+        self._by_key = {(route.method, route.resource): route for route in self._routes}
         self._invoke = invoke
         self._clock = clock
         self._cache = cache if cache is not None else AuthorizerCache(clock)
@@ -262,16 +237,10 @@ class Gateway:
     # -- routing ---------------------------------------------------------------------------
 
     def _route(self, request: HttpRequest) -> tuple[Route | None, dict[str, str]]:
-        matches = [(r, p) for r in self._routes if (p := r.match(request.path)) is not None]
-        if not matches:
+        match = routing.route_rest(self._by_key, request.method, request.path)
+        if match is None:
             return None, {}
-        best = min(r.specificity for r, _ in matches)
-        same_resource = [(r, p) for r, p in matches if r.specificity == best]
-        for wanted in (request.method, "ANY"):
-            for route, parameters in same_resource:
-                if route.method == wanted:
-                    return route, parameters
-        return None, {}
+        return self._by_key[(match.method, match.template)], match.path_parameters
 
     # -- authorization -----------------------------------------------------------------------
 
