@@ -16,6 +16,14 @@ of seeing another function's value.  No environment is swapped per call: calls r
 (the authorizer's JWKS fetch is served by another function meanwhile) and a swap under a lock
 would deadlock.
 
+Loggers -- the other thing functions do not share in Lambda.  Powertools' ``Logger()`` is the stdlib
+logger named after ``POWERTOOLS_SERVICE_NAME``, and a second ``Logger()`` of the same service reuses the
+first one's handler and formatter, appended keys included.  All our functions share one service name,
+so in one process the rotation function's ``append_keys(action=...)`` would show up in the
+authorizer's log lines.  Each handler module is therefore imported while the logging registry holds
+no logger of its service (:func:`own_loggers`): it builds fresh ones, keeps them through its module
+globals, and the registry gets its previous loggers back afterwards.
+
 Each function runs one invocation at a time, like one Lambda execution environment: handler
 state (Powertools' metric buffer, caches) never sees two concurrent invocations, as in Lambda.
 Events and results go through JSON, as Lambda's do.  ``Timeout`` is reported by the context's
@@ -27,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import os
 import sys
 import threading
@@ -130,6 +139,25 @@ def exact_environment(values: Mapping[str, str], hide: frozenset[str]) -> Iterat
                     os.environ[name] = value
 
 
+DEFAULT_SERVICE = "service_undefined"  # Powertools' service name when POWERTOOLS_SERVICE_NAME is unset
+
+
+@contextlib.contextmanager
+def own_loggers(service: str) -> Iterator[None]:
+    """Inside: no stdlib logger named ``service`` or ``service.*`` is registered, so Powertools builds fresh
+    ones; afterwards the registry holds the previous ones again (the new ones live on in their module)."""
+    registry = logging.Logger.manager.loggerDict
+    ours = [name for name in registry if name == service or name.startswith(f"{service}.")]
+    saved = {name: registry.pop(name) for name in ours}
+    try:
+        yield
+    finally:
+        for name in [n for n in registry if n == service or n.startswith(f"{service}.")]:
+            del registry[name]
+        registry.update(saved)
+        logging.Logger.manager._clear_cache()  # type: ignore[attr-defined]  # levels are cached per logger
+
+
 def print_error(function_id: str, error: BaseException) -> None:
     """Like Lambda's error log: the function, the error type and message, the stack trace."""
     lines = traceback.format_exception(type(error), error, error.__traceback__)
@@ -187,7 +215,8 @@ class LambdaRuntime:
         # under other settings is set aside meanwhile and put back, so its other users keep theirs.
         previous = sys.modules.pop(definition.module_name, None)
         try:
-            with exact_environment(definition.environment, hidden):
+            service = definition.environment.get("POWERTOOLS_SERVICE_NAME", DEFAULT_SERVICE)
+            with exact_environment(definition.environment, hidden), own_loggers(service):
                 module = importlib.import_module(definition.module_name)
         except ModuleNotFoundError as error:
             raise FunctionLoadError(

@@ -195,3 +195,44 @@ def test_a_handler_module_already_imported_elsewhere_is_imported_afresh_and_put_
     assert runtime.invoke("A", {})["import_time"]["TABLE"] == "table-a"
     # ...and the other user's module is back where it was
     assert sys.modules[module_name] is stale
+
+
+LOGGING_HANDLER = """
+import io
+
+from aws_lambda_powertools import Logger
+
+STREAM = io.StringIO()
+logger = Logger(stream=STREAM)
+
+
+def handler(event, context):
+    if event.get("action"):
+        logger.append_keys(action=event["action"])
+    logger.info("called")
+    return STREAM.getvalue()
+"""
+
+
+def test_each_function_keeps_its_own_powertools_logger_keys(tmp_path: Path) -> None:
+    # Given two functions of one service (as the template's Globals make every function)
+    environment = {"POWERTOOLS_SERVICE_NAME": "probe-service", "POWERTOOLS_LOG_LEVEL": "INFO"}
+    runtime = runtime_of(
+        function(tmp_path, "RotationFunction", environment, LOGGING_HANDLER),
+        function(tmp_path, "AuthorizerFunction", environment, LOGGING_HANDLER),
+    )
+    # When one of them appends a key to its logger
+    runtime.invoke("RotationFunction", {"action": "reconcile"})
+    authorizer_log = runtime.invoke("AuthorizerFunction", {})
+    # Then the other one's log lines do not carry it, and each function writes to its own stream
+    assert '"called"' in authorizer_log
+    assert "action" not in authorizer_log
+    assert '"action":"reconcile"' in runtime.invoke("RotationFunction", {}).replace(" ", "")
+
+
+def test_the_logging_registry_gets_its_loggers_back_after_an_import(tmp_path: Path) -> None:
+    import logging
+
+    before = logging.getLogger("probe-service-2")
+    runtime_of(function(tmp_path, "F", {"POWERTOOLS_SERVICE_NAME": "probe-service-2"}, LOGGING_HANDLER))
+    assert logging.getLogger("probe-service-2") is before
