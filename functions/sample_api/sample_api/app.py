@@ -17,10 +17,11 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .caller import caller_from
+
 logger = Logger()
 app = APIGatewayRestResolver()
 
-CALLER_FIELDS = ("client_id", "scope", "sub", "jti", "iss")
 ORDERS = {
     "o-1001": {"id": "o-1001", "item": "pallet-euro", "quantity": 12, "status": "shipped"},
     "o-1002": {"id": "o-1002", "item": "crate-60x40", "quantity": 40, "status": "open"},
@@ -31,8 +32,7 @@ MAX_QUANTITY = 10_000
 
 def caller() -> dict[str, str]:
     """Who the authorizer admitted; only the fields it promises, never a token."""
-    context = app.current_event.request_context.authorizer.raw_event or {}
-    return {name: str(context[name]) for name in CALLER_FIELDS if name in context}
+    return caller_from(app.current_event.request_context.authorizer.raw_event)
 
 
 @app.get("/orders")
@@ -76,7 +76,7 @@ def inventory() -> dict[str, Any]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    client_id = ((event.get("requestContext") or {}).get("authorizer") or {}).get("client_id")
+    client_id = caller_from((event.get("requestContext") or {}).get("authorizer")).get("client_id")
     if client_id:
         logger.append_keys(client_id=client_id)
     return app.resolve(event, context)
