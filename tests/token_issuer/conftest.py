@@ -30,6 +30,8 @@ from partnerauth.keys import SigningKey, generate_signing_key
 from tests.support.clock import FakeClock
 from tests.support.log_capture import LogCapture
 
+from .assertions import PartnerKey
+
 ISSUER = "https://auth.example.test"
 AUDIENCE = "partner-api"  # the template's DefaultAudience
 OTHER_AUDIENCE = "https://inventory.example.test"
@@ -365,3 +367,25 @@ def jwks_module(jwks_env: dict[str, str], key_store: KeyStore) -> Iterator[Modul
 @pytest.fixture
 def jwks_endpoint(jwks_module: ModuleType, lambda_context: Any) -> Endpoint:
     return Endpoint(jwks_module, lambda_context)
+
+
+# -- private_key_jwt: partners' key pairs (generated once per session, never committed) ------------------
+@pytest.fixture(scope="session")
+def partner_rsa() -> PartnerKey:
+    return PartnerKey(generate_signing_key(KeySpec.RS256))
+
+
+@pytest.fixture(scope="session")
+def partner_ec() -> PartnerKey:
+    return PartnerKey(generate_signing_key(KeySpec.ES256))
+
+
+@pytest.fixture(scope="session")
+def partner_ed() -> PartnerKey:
+    return PartnerKey(generate_signing_key(KeySpec.EDDSA))
+
+
+@pytest.fixture(scope="session")
+def stranger_rsa() -> PartnerKey:
+    """Somebody else's key (another client's, or an attacker's)."""
+    return PartnerKey(generate_signing_key(KeySpec.RS256))

@@ -5,6 +5,10 @@ One item per client::
     client_id S | client_name S | scopes L<S> | audiences L<S> | grant_types L<S>
     token_lifetime N | status S (active|disabled) | created_at N | updated_at N | version N
     secrets L<M{secret_id S, hash B, hash_alg S, created_at N, expires_at N?}>   (at most two live)
+    jwks S? (a public JWK Set, canonical JSON) | jwks_uri S?      (private_key_jwt: :mod:`.client_keys`)
+
+A client authenticates with a secret when it has a live one, and with a signed assertion
+(``private_key_jwt``) when it has registered keys; both only while it switches from secrets to keys.
 
 Metadata names follow RFC 7591 §2 (``client_name``, ``grant_types``, ``scope``).  Every
 change is a conditional write on ``version`` so that two operators cannot silently undo
@@ -18,6 +22,7 @@ HMAC, :data:`MAX_SECRETS` constant-time comparisons.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -26,6 +31,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Final
 
+from .client_keys import (
+    InvalidClientKey,
+    canonical_json,
+    key_infos,
+    registered_jwks,
+    registered_jwks_uri,
+    with_key_added,
+    with_key_removed,
+)
 from .client_secrets import DUMMY_DIGEST, HASH_ALGORITHM, Hasher, new_client_secret, new_secret_id
 from .errors import PartnerAuthError
 
@@ -33,6 +47,8 @@ Clock = Callable[[], float]
 
 MAX_SECRETS: Final = 2  # two live secrets: a partner can roll with no downtime
 CLIENT_CREDENTIALS: Final = "client_credentials"
+PRIVATE_KEY_JWT: Final = "private_key_jwt"  # RFC 7591 §2 token_endpoint_auth_method
+CLIENT_SECRET: Final = "client_secret_basic"  # and client_secret_post: both are always accepted
 KNOWN_GRANT_TYPES: Final = frozenset({CLIENT_CREDENTIALS})
 MIN_TOKEN_LIFETIME: Final = 60
 DEFAULT_MAX_TOKEN_LIFETIME: Final = 86400
@@ -126,10 +142,21 @@ class Client:
     grant_types: tuple[str, ...] = (CLIENT_CREDENTIALS,)
     secrets: tuple[StoredSecret, ...] = ()
     version: int = 1
+    jwks: str | None = None  # canonical JSON of the registered public JWK Set
+    jwks_uri: str | None = None
 
     @property
     def active(self) -> bool:
         return self.status is ClientStatus.ACTIVE
+
+    @property
+    def has_keys(self) -> bool:
+        return self.jwks is not None or self.jwks_uri is not None
+
+    def auth_methods(self, now: float) -> tuple[str, ...]:
+        """RFC 7591 ``token_endpoint_auth_method`` values that can authenticate this client now."""
+        methods = (PRIVATE_KEY_JWT,) if self.has_keys else ()
+        return methods + ((CLIENT_SECRET,) if self.live_secrets(now) else ())
 
     def live_secrets(self, now: float) -> tuple[StoredSecret, ...]:
         return tuple(s for s in self.secrets if s.is_live(now))
@@ -146,6 +173,9 @@ class Client:
             "token_lifetime": self.token_lifetime,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "token_endpoint_auth_methods": list(self.auth_methods(now)),
+            "jwks_uri": self.jwks_uri,
+            "keys": [info.describe() for info in key_infos(json.loads(self.jwks))] if self.jwks else [],
             "secrets": [
                 {
                     "secret_id": s.secret_id,
@@ -225,6 +255,13 @@ class ClientRegistry:
 
     # -- reads -----------------------------------------------------------------------------
 
+    def find(self, client_id: str) -> Client | None:
+        """The client with this id (one consistent read), or ``None``."""
+        item = self._dynamodb.get_item(
+            TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
+        ).get("Item")
+        return _decode(item) if item else None
+
     def get(self, client_id: str) -> Client:
         item = self._dynamodb.get_item(
             TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
@@ -256,28 +293,72 @@ class ClientRegistry:
         grant_types: Iterable[str] = (CLIENT_CREDENTIALS,),
     ) -> IssuedSecret:
         now = int(self._clock())
-        chosen_id = self._generate_client_id() if client_id is None else client_id
-        client = Client(
-            client_id=self._validated_client_id(chosen_id),
-            client_name=_validated_name(client_name),
-            scopes=_validated_scopes(scopes),
-            audiences=_validated_audiences(audiences),
-            token_lifetime=self._validated_lifetime(token_lifetime),
-            status=ClientStatus.ACTIVE,
-            created_at=now,
-            updated_at=now,
-            grant_types=_validated_grant_types(grant_types),
-        )
+        client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types, now)
         client, issued = self._with_new_secret(client, secret_expires_at, now)
-        try:
-            self._dynamodb.put_item(
-                TableName=self._table,
-                Item=_encode(client),
-                ConditionExpression="attribute_not_exists(client_id)",
-            )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
-            raise ClientAlreadyExists() from None
+        self._insert(client)
         return replace(issued, client=client)
+
+    def create_with_keys(
+        self,
+        *,
+        client_name: str,
+        scopes: Iterable[str],
+        audiences: Iterable[str],
+        token_lifetime: int,
+        jwks: Any = None,
+        jwks_uri: str | None = None,
+        client_id: str | None = None,
+        grant_types: Iterable[str] = (CLIENT_CREDENTIALS,),
+    ) -> Client:
+        """A ``private_key_jwt`` client (RFC 7523 §2.2): public keys inline or at ``jwks_uri``, no secret."""
+        now = int(self._clock())
+        client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types, now)
+        stored_jwks, stored_uri = _validated_keys(jwks, jwks_uri)
+        client = replace(client, jwks=stored_jwks, jwks_uri=stored_uri)
+        self._insert(client)
+        return client
+
+    def use_keys(
+        self, client_id: str, *, jwks: Any = None, jwks_uri: str | None = None, secret_overlap: int
+    ) -> Client:
+        """Register keys (replacing any registered before); live secrets keep working for
+        ``secret_overlap`` more seconds (0 = stop now), so a partner switches from secrets to keys
+        without downtime.  Expired secrets are pruned."""
+        if secret_overlap < 0:
+            raise InvalidClientMetadata("overlap must not be negative")
+        now = int(self._clock())
+        client = self.get(client_id)
+        cutoff = now + secret_overlap
+        kept = tuple(
+            replace(s, expires_at=cutoff if s.expires_at is None else min(s.expires_at, cutoff))
+            for s in client.live_secrets(now)
+        )
+        kept = tuple(s for s in kept if s.is_live(now))
+        stored_jwks, stored_uri = _validated_keys(jwks, jwks_uri)
+        return self._save(client, replace(client, secrets=kept, jwks=stored_jwks, jwks_uri=stored_uri))
+
+    def add_key(self, client_id: str, jwk: Any) -> Client:
+        """One more inline key (publish before use: the partner signs with it only after this)."""
+        client = self.get(client_id)
+        if client.jwks is None:
+            raise InvalidClientMetadata(
+                "the client has no inline keys: use use-keys (a jwks_uri client publishes new keys itself)"
+            )
+        try:
+            jwks = with_key_added(json.loads(client.jwks), jwk)
+        except InvalidClientKey as error:
+            raise InvalidClientMetadata(str(error)) from None
+        return self._save(client, replace(client, jwks=canonical_json(jwks)))
+
+    def remove_key(self, client_id: str, kid: str) -> Client:
+        client = self.get(client_id)
+        if client.jwks is None:
+            raise InvalidClientMetadata("the client has no inline keys")
+        try:
+            jwks = with_key_removed(json.loads(client.jwks), kid)
+        except InvalidClientKey as error:
+            raise InvalidClientMetadata(str(error)) from None
+        return self._save(client, replace(client, jwks=canonical_json(jwks)))
 
     def update(
         self,
@@ -345,6 +426,39 @@ class ClientRegistry:
             raise ClientNotFound() from None
 
     # -- internals -------------------------------------------------------------------------
+
+    def _new_client(
+        self,
+        client_name: str,
+        scopes: Iterable[str],
+        audiences: Iterable[str],
+        token_lifetime: int,
+        client_id: str | None,
+        grant_types: Iterable[str],
+        now: int,
+    ) -> Client:
+        chosen_id = self._generate_client_id() if client_id is None else client_id
+        return Client(
+            client_id=self._validated_client_id(chosen_id),
+            client_name=_validated_name(client_name),
+            scopes=_validated_scopes(scopes),
+            audiences=_validated_audiences(audiences),
+            token_lifetime=self._validated_lifetime(token_lifetime),
+            status=ClientStatus.ACTIVE,
+            created_at=now,
+            updated_at=now,
+            grant_types=_validated_grant_types(grant_types),
+        )
+
+    def _insert(self, client: Client) -> None:
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item=_encode(client),
+                ConditionExpression="attribute_not_exists(client_id)",
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            raise ClientAlreadyExists() from None
 
     def _with_new_secret(
         self, client: Client, expires_at: int | None, now: int
@@ -427,12 +541,24 @@ def _validated_grant_types(grant_types: Iterable[str]) -> tuple[str, ...]:
     return result
 
 
+def _validated_keys(jwks: Any, jwks_uri: str | None) -> tuple[str | None, str | None]:
+    """Exactly one of an inline JWK Set and a ``jwks_uri`` (RFC 7591 §2: never both)."""
+    if (jwks is None) == (jwks_uri is None):
+        raise InvalidClientMetadata("register either a JWK Set or a jwks_uri, not both")
+    try:
+        if jwks_uri is not None:
+            return None, registered_jwks_uri(jwks_uri)
+        return canonical_json(registered_jwks(jwks)), None
+    except InvalidClientKey as error:
+        raise InvalidClientMetadata(str(error)) from None
+
+
 def _strings(value: dict[str, Any]) -> tuple[str, ...]:
     return tuple(member["S"] for member in value.get("L", []))
 
 
 def _encode(client: Client) -> dict[str, Any]:
-    return {
+    item: dict[str, Any] = {
         "client_id": {"S": client.client_id},
         "client_name": {"S": client.client_name},
         "scopes": {"L": [{"S": s} for s in client.scopes]},
@@ -445,6 +571,11 @@ def _encode(client: Client) -> dict[str, Any]:
         "version": {"N": str(client.version)},
         "secrets": {"L": [{"M": _encode_secret(s)} for s in client.secrets]},
     }
+    if client.jwks is not None:
+        item["jwks"] = {"S": client.jwks}
+    if client.jwks_uri is not None:
+        item["jwks_uri"] = {"S": client.jwks_uri}
+    return item
 
 
 def _encode_secret(secret: StoredSecret) -> dict[str, Any]:
@@ -472,6 +603,8 @@ def _decode(item: dict[str, Any]) -> Client:
         updated_at=int(item.get("updated_at", {}).get("N", "0")),
         version=int(item.get("version", {}).get("N", "1")),
         secrets=tuple(_decode_secret(member["M"]) for member in item.get("secrets", {}).get("L", [])),
+        jwks=item["jwks"]["S"] if "jwks" in item else None,
+        jwks_uri=item["jwks_uri"]["S"] if "jwks_uri" in item else None,
     )
 
 
