@@ -27,6 +27,7 @@ REFS = {
     "ClientsTable": "clients",
     "SigningKeysTable": "signing-keys",
     "AuthAttemptsTable": "auth-attempts",
+    "ApisTable": "apis",
     "ClientSecretPepper": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper-AbCdEf",
 }
 OPTIONAL_PARAMETERS = {"ExternalIssuers": "[]", "UsageKeys": "{}"}

@@ -29,7 +29,13 @@ from tests.support.template import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN = (ROOT / "docs" / "DESIGN.md").read_text(encoding="utf-8")
-REFS = {"AuthApi": "authapi123", "SampleApi": "sampleapi1", "SigningKeyEncryptionKey": "key-id"}
+REFS = {
+    "AuthApi": "authapi123",
+    "SampleApi": "sampleapi1",
+    "SampleHttpApi": "httpapi1",
+    "SigningKeyEncryptionKey": "key-id",
+    "ApisTable": "apis",
+}
 
 
 def design_rows(header: str) -> list[list[str]]:
@@ -133,7 +139,8 @@ def test_functions_are_the_ones_design_lists(cfn_template: Template) -> None:
         assert props["Handler"] == handler
         assert functions[logical_id]["Metadata"]["BuildMethod"] == "makefile"
         makefile = (ROOT / folder / "Makefile").read_text(encoding="utf-8")
-        assert f"build-{logical_id}:" in makefile
+        # A rule for this function's target (one rule may build several functions of one CodeUri).
+        assert re.search(rf"^(?:build-\S+ )*build-{logical_id}(?: build-\S+)*:", makefile, re.MULTILINE)
 
 
 def test_every_function_runs_on_the_layer_with_arm64_python313_and_tracing(cfn_template: Template) -> None:
@@ -210,9 +217,20 @@ def test_authorizer_route_scopes_match_the_sample_api_routes(cfn_template: Templ
         f"{e['Method'].upper()} {e['Path']}" for e in api_events(cfn_template, "SampleApiFunction").values()
     }
     assert routes == set(route_scopes)
+    # The HTTP API's profile (stage variable partnerauthApi) lists exactly the HTTP API's routes.
+    stage_variables = properties(cfn_template, "SampleHttpApi")["StageVariables"]
+    profiles = json.loads(env["API_PROFILES"])
+    http_profile = profiles[stage_variables["partnerauthApi"]]
+    assert http_profile["audience"] == "partner-api"  # the DefaultAudience parameter
+    http_routes = {
+        f"{e['Properties']['Method'].upper()} {e['Properties']['Path']}"
+        for e in properties(cfn_template, "SampleHttpApiFunction")["Events"].values()
+        if e["Type"] == "HttpApi"
+    }
+    assert http_routes == set(http_profile["routes"])
     supported = function_environment("JwksFunction", {"SigningKeysTable": "t"}, template=cfn_template)
     assert set(supported["SUPPORTED_SCOPES"].split()) == {
-        s for scopes in route_scopes.values() for s in scopes
+        s for routes in (route_scopes, http_profile["routes"]) for scopes in routes.values() for s in scopes
     }
 
 
@@ -241,8 +259,21 @@ def test_each_function_gets_only_the_data_access_it_needs(cfn_template: Template
     assert policy_templates(cfn_template, "KeyRotationFunction") == {
         ("DynamoDBCrudPolicy", "SigningKeysTable")
     }
-    assert policy_templates(cfn_template, "AuthorizerFunction") == set()
+    # The authorizer reads API profiles, one item at a time, and nothing else.
+    assert properties(cfn_template, "AuthorizerFunction")["Policies"] == [
+        {
+            "Statement": [
+                {
+                    "Sid": "ReadApiProfiles",
+                    "Effect": "Allow",
+                    "Action": "dynamodb:GetItem",
+                    "Resource": {"Fn::GetAtt": ["ApisTable", "Arn"]},
+                }
+            ]
+        }
+    ]
     assert policy_templates(cfn_template, "SampleApiFunction") == set()
+    assert policy_templates(cfn_template, "SampleHttpApiFunction") == set()
     for function in design_functions():
         assert "Role" not in properties(cfn_template, function), "roles are SAM-generated <Function>Role"
 
@@ -305,27 +336,41 @@ def test_auth_api_serves_the_token_jwks_and_metadata_endpoints(cfn_template: Tem
     assert token_route[0]["ThrottlingRateLimit"] > 0
 
 
-def test_sample_api_requires_the_token_authorizer_on_every_route(cfn_template: Template) -> None:
+def test_sample_api_requires_the_request_authorizer_cached_per_route_on_every_route(
+    cfn_template: Template,
+) -> None:
     auth = properties(cfn_template, "SampleApi")["Auth"]
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
-    assert authorizer["FunctionPayloadType"] == "TOKEN"
+    assert authorizer["FunctionPayloadType"] == "REQUEST"
     assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
-    assert authorizer["Identity"]["Header"] == "Authorization"
+    # The answer speaks for one route: it may only be cached per token, method and resource.
+    assert authorizer["Identity"]["Headers"] == ["Authorization"]
+    assert set(authorizer["Identity"]["Context"]) == {"httpMethod", "resourcePath"}
     assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheTtl"}
     events = api_events(cfn_template, "SampleApiFunction").values()
     assert all(e["RestApiId"] == {"Ref": "SampleApi"} and "Auth" not in e for e in events)
 
 
-@pytest.mark.parametrize(
-    ("token", "accepted"),
-    [("Bearer abc.def.ghi", True), ("bearer a-b_c.d~e+f/g=", True), ("Basic abc", False), ("Bearer ", False)],
-)
-def test_authorizer_validation_expression_admits_only_bearer_tokens(
-    cfn_template: Template, token: str, accepted: bool
+def test_sample_http_api_requires_the_authorizer_cached_per_route_key_on_every_route(
+    cfn_template: Template,
 ) -> None:
-    auth = properties(cfn_template, "SampleApi")["Auth"]
-    pattern = auth["Authorizers"][auth["DefaultAuthorizer"]]["Identity"]["ValidationExpression"]
-    assert bool(re.fullmatch(pattern, token)) is accepted  # RFC 6750 §2.1 b64token
+    api = properties(cfn_template, "SampleHttpApi")
+    authorizer = api["Auth"]["Authorizers"][api["Auth"]["DefaultAuthorizer"]]
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer["EnableSimpleResponses"] is True  # the authorizer's default HTTP_API_RESPONSE
+    assert authorizer["EnableFunctionDefaultPermissions"] is True
+    assert authorizer["Identity"]["Headers"] == ["Authorization"]
+    assert authorizer["Identity"]["Context"] == ["routeKey"]
+    assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheTtl"}
+    events = properties(cfn_template, "SampleHttpApiFunction")["Events"].values()
+    assert events
+    assert all(
+        e["Type"] == "HttpApi"
+        and e["Properties"]["ApiId"] == {"Ref": "SampleHttpApi"}
+        and "Auth" not in e["Properties"]
+        for e in events
+    )
 
 
 def test_gateway_responses_carry_the_rfc6750_challenge(cfn_template: Template) -> None:
@@ -351,8 +396,9 @@ def test_key_rotation_reconciles_on_a_schedule(cfn_template: Template) -> None:
 def test_outputs_name_every_endpoint_and_resource_operators_need(cfn_template: Template) -> None:
     outputs = cfn_template["Outputs"]
     assert set(outputs) >= {
-        "Issuer", "TokenUrl", "JwksUrl", "SampleApiUrl", "ClientsTableName", "SigningKeysTableName",
-        "AuthAttemptsTableName", "PepperSecretArn", "AuthorizerFunctionArn",
+        "Issuer", "TokenUrl", "JwksUrl", "SampleApiUrl", "SampleHttpApiUrl", "ClientsTableName",
+        "SigningKeysTableName", "AuthAttemptsTableName", "ApisTableName", "PepperSecretArn",
+        "AuthorizerFunctionArn",
     }  # fmt: skip
     assert "Export" in outputs["AuthorizerFunctionArn"]
     token_url = Resolver(cfn_template, REFS).resolve(outputs["TokenUrl"]["Value"])
@@ -429,6 +475,7 @@ def test_secondary_indexes_of_the_template_are_created(dynamodb_client: Any) -> 
 def test_create_all_tables_returns_every_logical_id_with_its_name(dynamodb_client: Any) -> None:
     names = create_all_tables(dynamodb_client, name_prefix="t-")
     assert names == {
+        "ApisTable": "t-ApisTable",
         "AuthAttemptsTable": "t-AuthAttemptsTable",
         "ClientsTable": "t-ClientsTable",
         "SigningKeysTable": "t-SigningKeysTable",

@@ -91,7 +91,12 @@ def test_a_valid_token_without_the_route_scope_is_denied_with_403(
         assert decision.response == {"isAuthorized": False}
     else:
         assert policy_answer(decision, f"{ARN_PREFIX}/GET/orders/42") is Iam.EXPLICIT_DENY
-        assert policy_answer(decision, f"{ARN_PREFIX}/GET/inventory") is Iam.ALLOW  # cached for the next call
+    if kind == "rest-token":
+        # Cached per token and applied to every route: the whole-API answer opens what the scopes cover.
+        assert policy_answer(decision, f"{ARN_PREFIX}/GET/inventory") is Iam.ALLOW
+    if kind == "rest-request":
+        # Cached per token, method and resource: the answer speaks for this route only.
+        assert policy_answer(decision, f"{ARN_PREFIX}/GET/inventory") is not Iam.ALLOW
 
 
 @pytest.mark.parametrize("kind", EVENT_TYPES)
@@ -204,6 +209,7 @@ def test_a_rejection_names_kid_jti_and_client_id_but_never_the_token(
         "kid": rsa_key.kid,
         "jti": "jti-forged",
         "client_id": "partner-1",
+        "api": "default",
     }
     assert forged not in json.dumps(decision.log_fields())
 
@@ -213,7 +219,7 @@ def test_identifiers_that_are_not_plain_strings_are_not_logged(
 ) -> None:
     hostile = sign(stranger_key, claims(jti="x" * 500, client_id="a\nb"), kid="k\u2028")
     fields = authorizer.decide(token_event(bearer(hostile))).log_fields()
-    assert set(fields) == {"outcome", "reason"}
+    assert set(fields) == {"outcome", "reason", "api"}
 
 
 # -- events that are not what API Gateway sends ---------------------------------------------------------
@@ -407,21 +413,25 @@ def test_a_simple_response_decides_for_the_route_key_only(
     )
 
 
-def test_http_api_policy_responses_cover_every_route(
+def test_http_api_policy_responses_speak_for_their_route_key(
     make_authorizer: AuthorizerFactory, token: TokenFactory
 ) -> None:
+    # Cached per route key ($context.routeKey is an identity source): the policy covers that route only.
     authorizer = make_authorizer(HTTP_API_RESPONSE="policy")
-    decision = authorizer.decide(
-        http_event(bearer(token(scope="orders:read")), "POST /orders", "POST", "orders")
-    )
-    assert decision.outcome is Outcome.DENY
-    assert decision.response is not None
-    assert "usageIdentifierKey" not in decision.response  # usage plans are a REST API feature
+    read = bearer(token(scope="orders:read"))
     prefix = "arn:aws:execute-api:us-east-1:123456789012:httpapi123/$default"
-    document = decision.response["policyDocument"]
-    assert evaluate(document, f"{prefix}/POST/orders") is Iam.EXPLICIT_DENY
+    denied = authorizer.decide(http_event(read, "POST /orders", "POST", "orders"))
+    assert denied.outcome is Outcome.DENY
+    assert denied.response is not None
+    assert "usageIdentifierKey" not in denied.response  # usage plans are a REST API feature
+    assert evaluate(denied.response["policyDocument"], f"{prefix}/POST/orders") is Iam.EXPLICIT_DENY
+    allowed = authorizer.decide(http_event(read, "GET /orders/{id}", "GET", "orders/9"))
+    assert allowed.response is not None
+    document = allowed.response["policyDocument"]
     assert evaluate(document, f"{prefix}/GET/orders/9") is Iam.ALLOW
-    assert evaluate(document, f"{prefix}/GET/orders") is Iam.ALLOW
+    assert evaluate(document, f"{prefix}/GET/orders/10") is Iam.ALLOW  # the same route, another id
+    assert evaluate(document, f"{prefix}/GET/orders/9/secret") is Iam.EXPLICIT_DENY  # beyond the route
+    assert evaluate(document, f"{prefix}/GET/orders") is not Iam.ALLOW  # another route
 
 
 # -- the committed sample events ---------------------------------------------------------------------------

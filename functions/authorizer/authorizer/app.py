@@ -29,6 +29,7 @@ from partnerauth.jwks_cache import JwksCache
 from partnerauth.jwks_fetch import HttpJwksFetcher
 
 from .decision import Authorizer, Decision, Outcome, build_authorizer
+from .registry import DynamoDbProfileReader
 from .settings import JWKS_FETCH_TIMEOUT, AuthorizerSettings
 
 logger = Logger()
@@ -51,7 +52,8 @@ def _start() -> tuple[AuthorizerSettings, JwksCache, Authorizer]:
         clock=time.monotonic,
     )
     cache.prefetch(settings.own_issuer.jwks_uri)  # never raises; a failure is logged by the cache
-    return settings, cache, build_authorizer(settings, cache)
+    registry = DynamoDbProfileReader(settings.apis_table) if settings.apis_table else None
+    return settings, cache, build_authorizer(settings, cache, registry=registry)
 
 
 settings, jwks_cache, authorizer = _start()

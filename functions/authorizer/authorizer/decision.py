@@ -1,69 +1,81 @@
-"""From an API Gateway authorizer event to a decision: who is calling, and which routes they may use.
+"""From an API Gateway authorizer event to a decision: who is calling, and which requests they may make.
 
 Three event formats reach the same function (docs/authorizer.md):
 
-* REST API ``TOKEN`` events: the ``Authorization`` header value in ``authorizationToken``;
-* REST API ``REQUEST`` events (payload 1.0): the header among ``headers``/``multiValueHeaders``;
-* HTTP API payload 2.0 events: ``headers`` (duplicates joined with commas by API Gateway).
+* REST API ``REQUEST`` events (payload 1.0), the recommended form: API Gateway caches one answer per
+  token, method and resource (identity sources ``Authorization``, ``context.httpMethod``,
+  ``context.resourcePath``), so the answer speaks for the route API Gateway matched - the event's
+  ``httpMethod`` and ``resource`` - and nothing else (:meth:`RoutePolicy.route_plan`);
+* HTTP API payload 2.0 events: the route is the event's ``routeKey``; a simple response
+  (``isAuthorized``) or the same per-route policy (identity sources ``Authorization`` and
+  ``$context.routeKey``);
+* REST API ``TOKEN`` events: cached per token and applied to every route, so the answer is a policy
+  for the whole API (:meth:`RoutePolicy.plan`) when the map allows an exact one that fits in
+  :data:`MAX_ANSWER_BYTES`; otherwise a policy for exactly this one request.
 
-Outcomes:
+The API's profile (audience and route map) is named by its stage variable ``partnerauthApi``
+(:mod:`partnerauth.api_profiles`); TOKEN events carry no stage variables and use ``default``.
 
-* no token, a malformed header or a token that fails any check: ``response is None`` and the
-  handler raises ``Exception("Unauthorized")``, which API Gateway turns into a 401;
-* a valid token: a policy for **every** route of the map (:meth:`RoutePolicy.plan`), because
-  API Gateway caches the answer per token and reuses it for every route.  The current route is
-  allowed (200) or denied (403) by that same policy;
-* HTTP API simple responses (``isAuthorized``) can only speak for the current ``routeKey``: use
-  them with the authorizer cache off or keyed by route (docs/authorizer.md).
+Outcomes: no token, a malformed header, a token failing any check, or an API without a usable profile
+is ``response is None`` and the handler raises ``Exception("Unauthorized")`` (API Gateway: 401).  A
+valid token gets an answer that allows the request (200) or denies it (403).  :meth:`Authorizer.decide`
+never raises: anything unexpected becomes a 401, never an Allow.
 
-:meth:`Authorizer.decide` never raises: anything unexpected becomes a 401, never an Allow.
+Events are plain dicts read here directly (their shapes are API Gateway's documented ones), and
+policies are written here directly: Powertools' event classes and policy builder cost 30 ms of cold
+start (the ``data_classes`` package imports every event class) and its builder refuses the ``%`` of
+the spelling guards.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerEventV2,
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponse,
-    APIGatewayAuthorizerResponseV2,
-    APIGatewayAuthorizerTokenEvent,
-    APIGatewayRouteArn,
+from partnerauth.api_profiles import (
+    DEFAULT_PROFILE,
+    STAGE_VARIABLE,
+    ApiProfile,
+    ApiProfileCache,
+    ApiProfiles,
+    ProfileSource,
+    ProfileUnavailable,
 )
-
 from partnerauth.compact import parse_compact
 from partnerauth.errors import Reason, TokenRejected
 from partnerauth.key_source import KeySource
-from partnerauth.route_policy import HTTP_METHODS, PolicyPlan, Route, RoutePolicy
+from partnerauth.route_policy import PolicyPlan, Route
 from partnerauth.verification import AccessTokenVerifier, VerifiedToken
 
 from .settings import AuthorizerSettings
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
-# One space exactly, nothing around: the same rule as the TOKEN authorizer's ValidationExpression in
-# template.yaml, so every event type agrees on what a bearer header is.
+# One space exactly, nothing around, so every event type agrees on what a bearer header is.
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9\-._~+/]+=*)")
-MAX_HEADER_LENGTH = 16 * 1024
+MAX_HEADER_LENGTH: Final = 16 * 1024
 # arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}.  Every part that is
-# copied into the policy is checked: a "*" smuggled into a stage would become a wildcard.
+# copied into the policy is checked: a "*" or "?" smuggled into any part would become a wildcard.
 _METHOD_ARN = re.compile(
     r"arn:aws(?:-[a-z]+)*:execute-api:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9]{1,64}"
     r"/(?:\$default|[A-Za-z0-9_-]{1,128})/[A-Z]{1,16}/[^*?\s]{0,4096}"
 )
-_SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 _LOGGABLE = re.compile(r"[A-Za-z0-9._~+/=:@-]{1,128}")
-MAX_METHOD_ARN_LENGTH = 4096
-MAX_DOCUMENTS_CACHED = 256
+MAX_METHOD_ARN_LENGTH: Final = 4096
+# The only documented quota on a Lambda authorizer's answer is 8 KB; the margin covers the Lambda
+# runtime's own serialisation (spaces after separators).
+MAX_ANSWER_BYTES: Final = 8000
+MAX_DOCUMENTS_CACHED: Final = 4096
+INVOKE: Final = "execute-api:Invoke"
 
 
 class Outcome(StrEnum):
-    ALLOW = "allow"  # the current route is open to the token
-    DENY = "deny"  # valid token, current route not covered: 403
+    ALLOW = "allow"  # the current request is open to the token
+    DENY = "deny"  # valid token, request not covered: 403
     REJECT = "reject"  # 401
 
 
@@ -74,6 +86,9 @@ class Problem(StrEnum):
     INVALID_AUTHORIZATION = "invalid_authorization_header"
     INVALID_EVENT = "invalid_event"
     UNKNOWN_ROUTE = "unknown_route"
+    UNKNOWN_API = "unknown_api"
+    API_UNAVAILABLE = "api_profile_unavailable"
+    ANSWER_TOO_LARGE = "answer_too_large"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -87,11 +102,12 @@ class Decision(NamedTuple):
     kid: str | None = None
     jti: str | None = None
     client_id: str | None = None
+    api: str | None = None
 
     def log_fields(self) -> dict[str, str]:
         """Fixed reason and identifiers; never the token."""
         fields = {"outcome": self.outcome.value}
-        for name in ("reason", "route", "kid", "jti", "client_id"):
+        for name in ("reason", "route", "kid", "jti", "client_id", "api"):
             value = getattr(self, name)
             if value is not None:
                 fields[name] = value
@@ -99,10 +115,25 @@ class Decision(NamedTuple):
 
 
 class Rejected(Exception):  # a control-flow signal inside this module
-    def __init__(self, reason: str, token: str | None = None) -> None:
+    def __init__(self, reason: str, token: str | None = None, api: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.token = token
+        self.api = api
+
+
+class MethodArn(NamedTuple):
+    """A checked method or route ARN: ``prefix`` is everything up to and including ``{stage}/``."""
+
+    prefix: str
+    method: str
+    path: str
+
+
+class _Document(NamedTuple):
+    plan: PolicyPlan  # kept alive: the cache key holds its id
+    document: dict[str, Any]
+    size: int
 
 
 class Authorizer:
@@ -110,19 +141,25 @@ class Authorizer:
 
     def __init__(
         self,
-        verifier: AccessTokenVerifier,
-        routes: RoutePolicy,
+        settings: AuthorizerSettings,
+        keys: KeySource,
+        profiles: ApiProfiles,
         *,
-        own_issuer: str,
-        usage_keys: Mapping[str, str] | None = None,
-        http_api_response: str = "simple",
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._verifier = verifier
-        self._routes = routes
-        self._own_issuer = own_issuer
-        self._usage_keys = usage_keys or {}
-        self._http_api_simple = http_api_response == "simple"
-        self._documents: dict[tuple[str, str, str, str, str, frozenset[Route]], dict[str, Any]] = {}
+        self._settings = settings
+        self._keys = keys
+        self._clock = clock
+        self._profiles = profiles
+        self._own_issuer = settings.own_issuer
+        self._usage_keys = settings.usage_keys
+        self._http_api_simple = settings.http_api_response == "simple"
+        self._verifiers: dict[tuple[str, str], AccessTokenVerifier] = {}
+        self._documents: dict[tuple[str, int], _Document] = {}
+
+    @property
+    def profiles(self) -> ApiProfiles:
+        return self._profiles
 
     def decide(self, event: object) -> Decision:
         try:
@@ -136,110 +173,200 @@ class Authorizer:
         if not isinstance(event, dict):
             raise Rejected(Problem.INVALID_EVENT)
         if event.get("version") == "2.0":
-            return self._http_api(APIGatewayAuthorizerEventV2(event))
+            return self._http_api(event)
         kind = event.get("type")
-        if kind == "TOKEN":
-            return self._rest_token(APIGatewayAuthorizerTokenEvent(event))
         if kind == "REQUEST":
-            return self._rest_request(APIGatewayAuthorizerRequestEvent(event))
+            return self._rest_request(event)
+        if kind == "TOKEN":
+            return self._rest_token(event)
         raise Rejected(Problem.INVALID_EVENT)
 
     # -- the three formats ------------------------------------------------------------------
 
-    def _rest_token(self, event: APIGatewayAuthorizerTokenEvent) -> Decision:
-        _check_arn(event.get("methodArn"))
-        arn = event.parsed_arn
-        token = self._verify(bearer_token(event.get("authorizationToken")))
-        return self._policy_decision(arn, token, usage_key=True)
-
-    def _rest_request(self, event: APIGatewayAuthorizerRequestEvent) -> Decision:
-        _check_arn(event.get("methodArn"))
-        arn = event.parsed_arn
+    def _rest_request(self, event: dict[str, Any]) -> Decision:
+        arn = method_arn(event.get("methodArn"))
+        method, resource = event.get("httpMethod"), event.get("resource")
+        if method != arn.method or not isinstance(resource, str):
+            raise Rejected(Problem.INVALID_EVENT)
+        profile = self._profile(event.get("stageVariables"))
         value = _single_header(event.get("headers"), event.get("multiValueHeaders"), "authorization")
-        token = self._verify(bearer_token(value))
-        return self._policy_decision(arn, token, usage_key=True)
+        token = self._verify(bearer_token(value), profile)
+        route = profile.routes.route_for_template(method, resource)
+        return self._route_answer(arn, profile, route, token, usage_key=True)
 
-    def _http_api(self, event: APIGatewayAuthorizerEventV2) -> Decision:
-        _check_arn(event.get("routeArn"))
-        arn = event.parsed_arn
+    def _http_api(self, event: dict[str, Any]) -> Decision:
+        arn = method_arn(event.get("routeArn"))
+        profile = self._profile(event.get("stageVariables"))
         value = _single_header(event.get("headers"), None, "authorization")
-        token = self._verify(bearer_token(value))
+        token = self._verify(bearer_token(value), profile)
+        route = None
+        route_key = event.get("routeKey")
+        if isinstance(route_key, str) and route_key.count(" ") == 1:
+            route_method, route_path = route_key.split(" ")
+            if route_method in (arn.method, "ANY"):
+                route = profile.routes.route_for_template(route_method, route_path)
         if not self._http_api_simple:
             # usageIdentifierKey is a REST API feature; HTTP APIs have no usage plans.
-            return self._policy_decision(arn, token, usage_key=False)
-        route_key = event.get("routeKey")
-        route = None
-        if isinstance(route_key, str) and route_key.count(" ") == 1:
-            route = self._routes.route_for_template(*route_key.split(" "))
+            return self._route_answer(arn, profile, route, token, usage_key=False)
         allowed = route is not None and route.scopes <= token.scopes
-        response = APIGatewayAuthorizerResponseV2(
-            authorize=allowed, context=_context(token) if allowed else None
+        response: dict[str, Any] = (
+            {"isAuthorized": True, "context": _context(token)} if allowed else {"isAuthorized": False}
         )
-        return _decision(token, route, allowed=allowed, response=response.asdict())
+        return _decision(token, route, profile, allowed=allowed, response=response)
+
+    def _rest_token(self, event: dict[str, Any]) -> Decision:
+        arn = method_arn(event.get("methodArn"))
+        profile = self._profile(None)
+        token = self._verify(bearer_token(event.get("authorizationToken")), profile)
+        routes = profile.routes
+        route = routes.route_for_request(arn.method, arn.path)
+        plan = routes.plan(token.scopes)
+        if plan is not None:
+            if route is None:
+                # Not a route of the map (or not canonically spelled): deny this exact request too, in
+                # case a wildcard of an allowed route reaches it.  Not cached: it names one request.
+                document = _policy_document(arn.prefix, plan.allow, (*plan.deny, (arn.method, arn.path)))
+                entry = _Document(plan, document, _size(document))
+            else:
+                entry = self._document(arn.prefix, plan)
+            answer = self._answer(entry, token, usage_key=True)
+            if answer is not None:
+                return _decision(token, route, profile, allowed=route in plan.allowed, response=answer)
+        # No exact whole-API answer for this map or this token: answer for exactly this request. A cached
+        # copy then denies every other request of the token until it expires (safe, never an over-allow).
+        allowed = route is not None and route.scopes <= token.scopes
+        statement = ((arn.method, arn.path),)
+        document = _policy_document(arn.prefix, statement if allowed else (), () if allowed else statement)
+        answer = self._answer(_Document(_EMPTY_PLAN, document, _size(document)), token, usage_key=True)
+        if answer is None:
+            raise Rejected(Problem.ANSWER_TOO_LARGE, api=profile.name)
+        return _decision(token, route, profile, allowed=allowed, response=answer)
 
     # -- shared steps --------------------------------------------------------------------
 
-    def _verify(self, token: str) -> VerifiedToken:
+    def _profile(self, stage_variables: object) -> ApiProfile:
+        name = DEFAULT_PROFILE
+        if stage_variables is not None:
+            if not isinstance(stage_variables, dict):
+                raise Rejected(Problem.INVALID_EVENT)
+            name = stage_variables.get(STAGE_VARIABLE, DEFAULT_PROFILE)
+            if not isinstance(name, str):
+                raise Rejected(Problem.INVALID_EVENT)
         try:
-            return self._verifier.verify(token)
-        except TokenRejected as rejected:
-            raise Rejected(rejected.reason, token) from None
+            profile = self._profiles.get(name)
+        except ProfileUnavailable:
+            raise Rejected(Problem.API_UNAVAILABLE, api=_loggable(name)) from None
+        if profile is None:
+            raise Rejected(Problem.UNKNOWN_API, api=_loggable(name))
+        return profile
 
-    def _policy_decision(self, arn: APIGatewayRouteArn, token: VerifiedToken, *, usage_key: bool) -> Decision:
-        plan = self._routes.plan(token.scopes)
-        method = arn.http_method or ""
-        route = self._routes.route_for_request(method, arn.resource)
-        if route is None and method in HTTP_METHODS and _SAFE_PATH.fullmatch(arn.resource):
-            # A route the map does not know: deny this exact request too, in case a wildcard of
-            # an allowed route reaches it (the map should list every route of the API).
-            document = _policy_document(arn, plan, deny_also=(method, arn.resource))
+    def _verify(self, token: str, profile: ApiProfile) -> VerifiedToken:
+        try:
+            return self._verifier(profile).verify(token)
+        except TokenRejected as rejected:
+            raise Rejected(rejected.reason, token, profile.name) from None
+
+    def _verifier(self, profile: ApiProfile) -> AccessTokenVerifier:
+        """The default profile trusts every configured issuer; another profile trusts our own issuer
+        for its own audience only (RFC 9068 §4 item 4: the audience identifies the API)."""
+        key = (profile.name, profile.audience)
+        verifier = self._verifiers.get(key)
+        if verifier is None:
+            settings = self._settings
+            if profile.name == DEFAULT_PROFILE:
+                issuers = settings.issuers
+            else:
+                issuers = (dataclasses.replace(self._own_issuer, audiences=frozenset({profile.audience})),)
+            verifier = AccessTokenVerifier(issuers, self._keys, leeway=settings.leeway, clock=self._clock)
+            if len(self._verifiers) >= 1024:
+                self._verifiers.clear()
+            self._verifiers[key] = verifier
+        return verifier
+
+    def _route_answer(
+        self,
+        arn: MethodArn,
+        profile: ApiProfile,
+        route: Route | None,
+        token: VerifiedToken,
+        *,
+        usage_key: bool,
+    ) -> Decision:
+        """An answer for the one route API Gateway matched (cached per route by the identity sources)."""
+        if route is None:
+            document = _policy_document(arn.prefix, (), ((arn.method, arn.path),))
+            entry = _Document(_EMPTY_PLAN, document, _size(document))
+            allowed = False
         else:
-            document = self._cached_policy_document(arn, plan)
-        # The envelope of Powertools' APIGatewayAuthorizerResponse.asdict(), around a cached document.
-        response: dict[str, Any] = {
+            allowed = route.scopes <= token.scopes
+            entry = self._document(arn.prefix, profile.routes.route_plan(route, arn.method, allowed=allowed))
+        answer = self._answer(entry, token, usage_key=usage_key)
+        if answer is None:
+            raise Rejected(Problem.ANSWER_TOO_LARGE, api=profile.name)
+        return _decision(token, route, profile, allowed=allowed, response=answer)
+
+    def _document(self, prefix: str, plan: PolicyPlan) -> _Document:
+        """One policy document per API stage and plan: every caller with the same plan shares it.
+        Documents are never modified once built."""
+        key = (prefix, id(plan))
+        entry = self._documents.get(key)
+        if entry is None or entry.plan is not plan:
+            document = _policy_document(prefix, plan.allow, plan.deny)
+            entry = _Document(plan, document, _size(document))
+            if len(self._documents) >= MAX_DOCUMENTS_CACHED:
+                self._documents.clear()
+            self._documents[key] = entry
+        return entry
+
+    def _answer(self, entry: _Document, token: VerifiedToken, *, usage_key: bool) -> dict[str, Any] | None:
+        """The REST/policy answer around ``entry``'s document, or ``None`` if it would exceed 8 KB."""
+        answer: dict[str, Any] = {
             "principalId": token.client_id,
-            "policyDocument": document,
+            "policyDocument": entry.document,
             "context": _context(token),
         }
         key = self._usage_key(token) if usage_key else None
         if key:
-            response["usageIdentifierKey"] = key
-        allowed = route is not None and route in plan.allowed
-        return _decision(token, route, allowed=allowed, response=response)
-
-    def _cached_policy_document(self, arn: APIGatewayRouteArn, plan: PolicyPlan) -> dict[str, Any]:
-        """One policy document per API stage and set of allowed routes: building one with Powertools
-        costs more than verifying the token, and every caller with the same scopes gets the same one.
-        Documents are shared between answers and never modified."""
-        key = (arn.partition, arn.region, arn.aws_account_id, arn.api_id, arn.stage, plan.allowed)
-        document = self._documents.get(key)
-        if document is None:
-            document = _policy_document(arn, plan)
-            if len(self._documents) >= MAX_DOCUMENTS_CACHED:  # bounded; in practice one API, one stage
-                self._documents.clear()
-            self._documents[key] = document
-        return document
+            answer["usageIdentifierKey"] = key
+        # Context values come from the token (at most 8 KB); JSON escaping at most triples them.
+        estimate = entry.size + 3 * sum(map(len, answer["context"].values())) + 512
+        if estimate > MAX_ANSWER_BYTES and len(json.dumps(answer)) > MAX_ANSWER_BYTES:
+            return None
+        return answer
 
     def _usage_key(self, token: VerifiedToken) -> str | None:
         # Client ids are only unique per issuer: API keys are mapped for our own clients only.
-        if token.issuer != self._own_issuer:
+        if token.issuer != self._own_issuer.issuer:
             return None
         return self._usage_keys.get(token.client_id)
 
 
+_EMPTY_PLAN = PolicyPlan(frozenset(), (), ())
+
+
 def build_authorizer(
-    settings: AuthorizerSettings, keys: KeySource, clock: Callable[[], float] = time.time
+    settings: AuthorizerSettings,
+    keys: KeySource,
+    clock: Callable[[], float] = time.time,
+    *,
+    registry: ProfileSource | None = None,
+    registry_clock: Callable[[], float] = time.monotonic,
 ) -> Authorizer:
-    """The authorizer for ``settings`` over ``keys`` (the handler passes its JWKS cache; tests pass
-    their own key source and clock)."""
-    verifier = AccessTokenVerifier(settings.issuers, keys, leeway=settings.leeway, clock=clock)
-    return Authorizer(
-        verifier,
-        settings.routes,
-        own_issuer=settings.own_issuer.issuer,
-        usage_keys=settings.usage_keys,
-        http_api_response=settings.http_api_response,
-    )
+    """The authorizer for ``settings`` over ``keys`` (the handler passes its JWKS cache and, when the
+    stack has an API registry, its reader; tests pass their own key source, reader and clocks)."""
+    cache = None
+    if registry is not None:
+        cache = ApiProfileCache(registry, max_age=settings.profile_max_age, clock=registry_clock)
+    return Authorizer(settings, keys, ApiProfiles(settings.profiles, cache), clock=clock)
+
+
+def method_arn(value: object) -> MethodArn:
+    """Refuse a method/route ARN of any other shape; split it into prefix, method and path."""
+    if not isinstance(value, str) or len(value) > MAX_METHOD_ARN_LENGTH or not _METHOD_ARN.fullmatch(value):
+        raise Rejected(Problem.INVALID_EVENT)
+    resource = value.split(":", 5)[5]
+    _api, _stage, method, path = resource.split("/", 3)
+    return MethodArn(value[: len(value) - len(method) - len(path) - 1], method, path)
 
 
 def bearer_token(value: object) -> str:
@@ -274,33 +401,24 @@ def _single_header(headers: object, multi_value_headers: object, name: str) -> o
     return values[0] if values else None
 
 
-def _check_arn(value: object) -> None:
-    """Refuse a method/route ARN of any other shape before Powertools' ``parsed_arn`` reads it."""
-    if not isinstance(value, str) or len(value) > MAX_METHOD_ARN_LENGTH or not _METHOD_ARN.fullmatch(value):
-        raise Rejected(Problem.INVALID_EVENT)
-
-
 def _policy_document(
-    arn: APIGatewayRouteArn, plan: PolicyPlan, deny_also: tuple[str, str] | None = None
+    prefix: str, allow: Iterable[tuple[str, str]], deny: Iterable[tuple[str, str]]
 ) -> dict[str, Any]:
-    """The IAM policy for ``plan`` on the API and stage of ``arn``, written by Powertools."""
-    builder = APIGatewayAuthorizerResponse(
-        principal_id="-",
-        region=arn.region,
-        aws_account_id=arn.aws_account_id,
-        api_id=arn.api_id,
-        stage=arn.stage,
-        partition=arn.partition,
-    )
-    # Powertools strips the leading "/" of a resource; "/" + "" is the root ("GET/").
-    for method, resource in plan.allow:
-        builder.allow_route(method, "/" + resource)
-    for method, resource in plan.deny:
-        builder.deny_route(method, "/" + resource)
-    if deny_also is not None:
-        builder.deny_route(deny_also[0], "/" + deny_also[1])
-    document: dict[str, Any] = builder.asdict()["policyDocument"]
-    return document
+    """The IAM policy: one Allow and one Deny statement over ``{prefix}{METHOD}/{pattern}`` resources
+    (the root's pattern is empty: ``GET/``).  A policy always has a statement: nothing to allow and
+    nothing to deny is written as a Deny of nothing API Gateway can send."""
+    statements = []
+    allowed = [f"{prefix}{method}/{pattern}" for method, pattern in allow]
+    denied = [f"{prefix}{method}/{pattern}" for method, pattern in deny]
+    if allowed:
+        statements.append({"Action": INVOKE, "Effect": "Allow", "Resource": allowed})
+    if denied or not allowed:
+        statements.append({"Action": INVOKE, "Effect": "Deny", "Resource": denied or [f"{prefix}*"]})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _size(document: Mapping[str, Any]) -> int:
+    return len(json.dumps(document))
 
 
 def _context(token: VerifiedToken) -> dict[str, str]:
@@ -315,7 +433,7 @@ def _context(token: VerifiedToken) -> dict[str, str]:
 
 
 def _decision(
-    token: VerifiedToken, route: Route | None, *, allowed: bool, response: dict[str, Any]
+    token: VerifiedToken, route: Route | None, profile: ApiProfile, *, allowed: bool, response: dict[str, Any]
 ) -> Decision:
     if allowed:
         outcome, reason = Outcome.ALLOW, None
@@ -330,6 +448,7 @@ def _decision(
         kid=token.kid,
         jti=token.jti,
         client_id=token.client_id,
+        api=profile.name,
     )
 
 
@@ -345,7 +464,9 @@ def _rejection(rejection: Rejected) -> Decision:
             kid = _loggable(jws.header.get("kid"))
             jti = _loggable(jws.payload.get("jti"))
             client_id = _loggable(jws.payload.get("client_id"))
-    return Decision(Outcome.REJECT, str(rejection.reason), kid=kid, jti=jti, client_id=client_id)
+    return Decision(
+        Outcome.REJECT, str(rejection.reason), kid=kid, jti=jti, client_id=client_id, api=rejection.api
+    )
 
 
 def _loggable(value: object) -> str | None:

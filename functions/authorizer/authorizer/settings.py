@@ -9,7 +9,14 @@ Variables (docs/DESIGN.md, docs/authorizer.md):
 ``ALLOWED_ALGORITHMS``
     comma list for our own issuer (default ``RS256``); ``none`` and HMAC are never accepted.
 ``ROUTE_SCOPES``
-    JSON route map, :mod:`partnerauth.route_policy`.
+    JSON route map of the ``default`` API profile (:mod:`partnerauth.route_map`), whose audience is
+    ``AUDIENCE``.
+``API_PROFILES``
+    optional JSON ``{"name": {"audience": ..., "routes": {...}}}``: more profiles fixed at deploy, for the
+    stack's own APIs (:mod:`partnerauth.api_profiles`).
+``APIS_TABLE``, ``API_PROFILE_MAX_AGE``
+    optional: the API registry table other teams' profiles live in, and how long a profile read from it
+    is used before it is read again (seconds, default 60).
 ``EXTERNAL_ISSUERS``
     optional JSON list of trusted external issuers (:func:`external_issuer`).
 ``USAGE_KEYS``
@@ -29,6 +36,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from partnerauth.algorithms import allowed_algorithms
+from partnerauth.api_profiles import DEFAULT_PROFILE, ApiProfile, profiles_from_json
 from partnerauth.errors import ConfigurationError
 from partnerauth.jwks_fetch import is_fetchable_jwks_uri
 from partnerauth.route_policy import RoutePolicy
@@ -38,6 +46,7 @@ DEFAULT_JWKS_MAX_AGE = 300
 DEFAULT_JWKS_COOLDOWN = 30
 DEFAULT_LEEWAY = 60
 DEFAULT_MAX_TOKEN_LIFETIME = 3600
+DEFAULT_PROFILE_MAX_AGE = 60
 JWKS_FETCH_TIMEOUT = 3.0  # one fetch per cooldown at most; our JWKS function may itself be cold
 MAX_EXTERNAL_ISSUERS = 20
 MAX_USAGE_KEYS = 10_000
@@ -63,16 +72,23 @@ class AuthorizerSettings(NamedTuple):
     define on the cold-start path)."""
 
     issuers: tuple[IssuerPolicy, ...]
-    routes: RoutePolicy
+    profiles: Mapping[str, ApiProfile]
     usage_keys: Mapping[str, str]
     jwks_max_age: int
     jwks_cooldown: int
     leeway: int
     http_api_response: str
+    apis_table: str | None = None
+    profile_max_age: int = DEFAULT_PROFILE_MAX_AGE
 
     @property
     def own_issuer(self) -> IssuerPolicy:
         return self.issuers[0]
+
+    @property
+    def routes(self) -> RoutePolicy:
+        """The route map of the ``default`` profile."""
+        return self.profiles[DEFAULT_PROFILE].routes
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> AuthorizerSettings:
@@ -95,14 +111,22 @@ class AuthorizerSettings(NamedTuple):
         response = environ.get("HTTP_API_RESPONSE", "").strip() or "simple"
         if response not in HTTP_API_RESPONSES:
             raise ConfigurationError("HTTP_API_RESPONSE must be 'simple' or 'policy'")
+        default = ApiProfile(
+            DEFAULT_PROFILE, _required(environ, "AUDIENCE"), _route_policy(environ.get("ROUTE_SCOPES", ""))
+        )
+        profiles = {DEFAULT_PROFILE: default}
+        if environ.get("API_PROFILES", "").strip():
+            profiles.update(profiles_from_json(environ["API_PROFILES"]))
         return cls(
             issuers=issuers,
-            routes=_route_policy(environ.get("ROUTE_SCOPES", "")),
+            profiles=MappingProxyType(profiles),
             usage_keys=_usage_keys(environ.get("USAGE_KEYS", "")),
             jwks_max_age=max_age,
             jwks_cooldown=cooldown,
             leeway=leeway,
             http_api_response=response,
+            apis_table=environ.get("APIS_TABLE", "").strip() or None,
+            profile_max_age=_seconds(environ, "API_PROFILE_MAX_AGE", DEFAULT_PROFILE_MAX_AGE),
         )
 
 

@@ -1,110 +1,82 @@
-"""Which routes a set of scopes opens, and the IAM resource patterns that say so exactly.
+"""Which requests a set of scopes opens, written as IAM resource patterns API Gateway evaluates.
 
-A route map says which scopes each route of an API needs (RFC 6750 §3.1 ``insufficient_scope``
-when they are missing)::
+API Gateway caches a Lambda authorizer's answer under its identity sources and evaluates the cached
+policy against the method ARN of every request it answers.  Two answer shapes follow, one per kind
+of cache key (docs/authorizer.md, "Answers and caching"):
 
-    {"GET /orders": ["orders:read"], "GET /orders/{id}": ["orders:read"], "POST /orders": ["orders:write"]}
+**Per-route answers** (:meth:`RoutePolicy.route_plan`) - REQUEST authorizers whose identity sources
+include ``context.httpMethod`` and ``context.resourcePath``, and HTTP API authorizers keyed by
+``$context.routeKey``.  A cached answer is only ever applied to requests that API Gateway routed to
+the same route, so the answer speaks for that route alone: allow (or deny) the route's own pattern,
+and deny what the pattern's wildcards reach beyond the route's shape.  Constant size, whatever the
+number of routes; right for every spelling, because the route is the one API Gateway chose.
 
-API Gateway caches a Lambda authorizer's answer per token and applies it to *every* route of the
-API, so the authorizer answers with a policy for all routes at once: :meth:`RoutePolicy.plan`.
-The policy is evaluated by IAM rules, and two of them shape everything here:
+**Whole-API answers** (:meth:`RoutePolicy.plan`) - TOKEN authorizers, cached per token and applied
+to every route.  Two IAM rules shape them:
 
 * ``*`` in a resource matches any characters **including** ``/``: the pattern ``GET/orders/*``
-  written for ``GET /orders/{id}`` also matches ``GET/orders/1/secret``.
-* An explicit ``Deny`` beats every ``Allow``, so a catch-all ``Deny */*`` would deny everything.
+  written for ``GET /orders/{id}`` also matches ``GET/orders/1/secret``;
+* an explicit ``Deny`` beats every ``Allow``, so a catch-all ``Deny */*`` would deny everything.
 
-So a plan **allows** the pattern of each route the scopes cover (nothing else: IAM denies
-what no statement allows) and **denies** (a) the pattern of every route they do not cover and
-(b) for each allowed pattern, the requests its wildcards reach beyond the route's own shape
-(a ``*`` standing for one or more segments, or for an empty one) - except that a deny is left
-out when it would also match a request to an allowed route.  :class:`RoutePolicy` refuses, at
-start, a map in which leaving such a deny out could let a request reach a route it does not
-cover, and a map in which two routes match the same request.  With those refused, the
-plan's answer for every request to a route of the map is exactly "are its scopes covered"
-(``tests/authorizer/test_route_policy.py`` proves it by evaluating plans as IAM does).
-``docs/authorizer.md`` walks through the reasoning.
+So a plan **allows** the pattern of each route the scopes cover and **denies** (a) the pattern of
+every route they do not cover, (b) for each allowed pattern, the
+requests its wildcards reach beyond the route's own shape, unless that deny would also match a
+request to an allowed route, and (c) every non-canonical spelling (:data:`SPELLING_GUARDS`):
+API Gateway may route ``/orders/1/payments/`` or ``/orders/1/p%61yments`` to a route while the
+method ARN keeps the caller's spelling, which the patterns of (a) and (b) cannot foresee.  Maps for
+which such a plan cannot be exact (overlapping routes, a denied route between two allowed ones, ``ANY``
+or greedy routes, more than :data:`MAX_WHOLE_API_ROUTES` routes) have no whole-API plans:
+:meth:`RoutePolicy.plan` returns ``None`` and the authorizer answers for the one request instead.
 
-Pure Python, no AWS and no I/O: the authorizer builds one at import from its configuration.
+``tests/authorizer/test_route_policy.py`` and ``test_path_spellings.py`` prove both shapes by
+evaluating them as IAM does, over generated maps and spellings.  Pure Python, no AWS, no I/O.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Final, NamedTuple
 
-from .errors import ConfigurationError
+from .route_map import (
+    ANY_METHOD,
+    GREEDY,
+    HTTP_METHODS,
+    MAX_ROUTES,
+    Route,
+    RouteMap,
+    Segment,
+    is_canonical_path,
+    render,
+)
 
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-MAX_ROUTES = 100  # each route becomes ARNs in every policy; API Gateway caps the policy's size
-MAX_SEGMENTS = 16
-MAX_SCOPES_PER_ROUTE = 16
-MAX_SCOPE_LENGTH = 128
-MAX_PLANS_CACHED = 1024
+__all__ = [
+    "HTTP_METHODS",
+    "MAX_ROUTES",
+    "MAX_WHOLE_API_ROUTES",
+    "SPELLING_GUARDS",
+    "PolicyPlan",
+    "Route",
+    "RoutePolicy",
+    "covers",
+    "is_canonical_path",
+]
 
-# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-# Literal path segments: letters, digits, "." "_" "-" (RFC 3986 unreserved minus "~", which
-# Powertools' policy builder refuses).  No "*" or "?": they are IAM wildcards.
-_LITERAL = re.compile(r"[A-Za-z0-9._-]+")
-_PARAMETER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+MAX_WHOLE_API_ROUTES: Final = 100  # beyond this a whole-API answer cannot stay under 8 KB anyway
+MAX_PLANS_CACHED: Final = 1024
+MAX_SCOPE_SETS_CACHED: Final = 4096
 
-# Records are NamedTuples, not frozen dataclasses: a frozen dataclass costs about a millisecond to
-# define, and this module is on the authorizer's cold-start path.
-
-# A segment of a route or of a pattern: a literal string, or ``None`` - in a route, a path
-# parameter (any non-empty segment); in a pattern, ``*`` standing for whole segments.
-Segment = str | None
-
-
-def _parse_json_object(text: str) -> dict[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result = dict(pairs)
-        if len(result) != len(pairs):
-            raise ConfigurationError("route map: a route appears twice")
-        return result
-
-    try:
-        value = json.loads(text, object_pairs_hook=no_duplicates)
-    except (ValueError, RecursionError):
-        raise ConfigurationError("route map: not valid JSON") from None
-    if not isinstance(value, dict):
-        raise ConfigurationError('route map: expected a JSON object {"METHOD /path": ["scope", ...]}')
-    return value
-
-
-class Route(NamedTuple):
-    """One ``METHOD /path`` of the map and the scopes it needs."""
-
-    method: str
-    path: str
-    segments: tuple[Segment, ...]
-    scopes: frozenset[str]
-
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.path}"
-
-    @property
-    def shape(self) -> tuple[str, tuple[Segment, ...]]:
-        """Method and segments with parameter names dropped: ``/orders/{id}`` = ``/orders/{oid}``."""
-        return self.method, self.segments
-
-    @property
-    def resource(self) -> str:
-        """The method-ARN resource pattern after ``METHOD/``: ``orders/*`` for ``/orders/{id}``."""
-        return _render(self.segments)
-
-    def matches(self, method: str, path_segments: tuple[str, ...]) -> bool:
-        """Whether a concrete request (``orders``, ``42``) is a request to this route."""
-        return (
-            method == self.method
-            and len(path_segments) == len(self.segments)
-            and all(
-                _fits(value, segment) for value, segment in zip(path_segments, self.segments, strict=True)
-            )
-        )
+# Deny patterns (method "*", then the path pattern) for every spelling of a path that is not the
+# canonical one (route_map.is_canonical_path): "*" spans "/" in IAM, so "*" + "/" + "*/" is any
+# method-ARN path ending in "/" except the root "GET/".
+SPELLING_GUARDS: Final[tuple[tuple[str, str], ...]] = (
+    ("*", "*/"),  # a trailing slash
+    ("*", "/*"),  # an empty segment: "//" anywhere
+    ("*", "*%*"),  # percent-encoding anywhere
+    ("*", "./*"),  # dot-segments (RFC 3986 §5.2.4) inside ...
+    ("*", "."),  # ... or at the end
+    ("*", "../*"),
+    ("*", ".."),
+)
 
 
 class PolicyPlan(NamedTuple):
@@ -115,59 +87,8 @@ class PolicyPlan(NamedTuple):
     deny: tuple[tuple[str, str], ...]
 
 
-def _fits(value: str, segment: Segment) -> bool:
-    """A concrete segment against a route segment (a parameter takes any non-empty value)."""
-    return value != "" if segment is None else value == segment
-
-
-def _render(segments: Iterable[Segment]) -> str:
-    return "/".join("*" if segment is None else segment for segment in segments)
-
-
-def _parse_route(key: object, scopes: object) -> Route:
-    if not isinstance(key, str) or key.count(" ") != 1:
-        raise ConfigurationError('route map: keys look like "GET /orders/{id}"')
-    method, path = key.split(" ")
-    if method not in HTTP_METHODS:
-        raise ConfigurationError(f"route map: {key!r}: method must be one of {sorted(HTTP_METHODS)}")
-    if not path.startswith("/") or (path != "/" and path.endswith("/")):
-        raise ConfigurationError(f"route map: {key!r}: path must start with '/' and not end with one")
-    raw_segments = path[1:].split("/")
-    if len(raw_segments) > MAX_SEGMENTS:
-        raise ConfigurationError(f"route map: {key!r}: more than {MAX_SEGMENTS} segments")
-    segments: list[Segment] = []
-    names: set[str] = set()
-    for raw in raw_segments:
-        if path == "/":
-            segments.append("")  # the root: one empty segment, as in the method ARN ``GET/``
-        elif _PARAMETER.fullmatch(raw):
-            if raw in names:
-                raise ConfigurationError(f"route map: {key!r}: parameter {raw} appears twice")
-            names.add(raw)
-            segments.append(None)
-        elif _LITERAL.fullmatch(raw):
-            segments.append(raw)
-        else:
-            # Greedy {proxy+}, ANY, wildcards and odd characters have no exact IAM pattern.
-            raise ConfigurationError(
-                f"route map: {key!r}: segments are literals [A-Za-z0-9._-] or {{name}} parameters"
-            )
-    return Route(method=method, path=path, segments=tuple(segments), scopes=_parse_scopes(key, scopes))
-
-
-def _parse_scopes(key: str, scopes: object) -> frozenset[str]:
-    if not isinstance(scopes, list) or len(scopes) > MAX_SCOPES_PER_ROUTE:
-        raise ConfigurationError(f"route map: {key!r}: scopes are a list of at most {MAX_SCOPES_PER_ROUTE}")
-    for scope in scopes:
-        # RFC 6749 §3.3: scope tokens are case-sensitive strings of printable ASCII without
-        # space, '"' or '\'.
-        if not isinstance(scope, str) or len(scope) > MAX_SCOPE_LENGTH or not _SCOPE_TOKEN.fullmatch(scope):
-            raise ConfigurationError(f"route map: {key!r}: scopes must be RFC 6749 §3.3 scope tokens")
-    return frozenset(scopes)
-
-
 def _overlap(a: Route, b: Route) -> bool:
-    """Whether some request is a request to both ``a`` and ``b``."""
+    """Whether some request is a request to both ``a`` and ``b`` (maps without greedy routes)."""
     if a.method != b.method or len(a.segments) != len(b.segments):
         return False
     for x, y in zip(a.segments, b.segments, strict=True):
@@ -182,7 +103,7 @@ def covers(pattern: tuple[Segment, ...], route: Route) -> bool:
     """Whether the IAM pattern ``METHOD/<pattern>`` (same method) matches some request to ``route``.
 
     Pattern literals are whole segments, so they line up with whole segments of a request,
-    and each ``*`` (``None``) stands for one or more whole segments (any content, ``/``
+    and each ``*`` (a parameter) stands for one or more whole segments (any content, ``/``
     included).  A literal fits a route literal when equal and a route parameter when not
     empty (parameter values are never empty).  Dynamic programming over segment positions.
     """
@@ -191,7 +112,7 @@ def covers(pattern: tuple[Segment, ...], route: Route) -> bool:
     for segment in pattern:
         following: set[int] = set()
         for position in reachable:
-            if segment is None:
+            if not isinstance(segment, str):
                 following.update(range(position + 1, len(target) + 1))
             elif position < len(target) and _literal_fits(segment, target[position]):
                 following.add(position + 1)
@@ -202,80 +123,47 @@ def covers(pattern: tuple[Segment, ...], route: Route) -> bool:
 
 
 def _literal_fits(literal: str, segment: Segment) -> bool:
-    return literal != "" if segment is None else literal == segment
+    return literal == segment if isinstance(segment, str) else literal != ""
 
 
 def _overreach(segments: tuple[Segment, ...]) -> list[tuple[Segment, ...]]:
     """Patterns for what the route's own pattern matches beyond the route's shape.
 
-    A request with more segments than the route matches its pattern only if some ``*``
-    spans a ``/``: replacing that ``*`` by ``*/*`` matches exactly those.  An empty segment
-    (``orders/``) matches only if some ``*`` matches nothing: replacing it by ``""``.
-    Neither can match a request to the route itself.  One empty-segment pattern is left out:
-    a leading empty segment followed by more (``GET//items``), which Powertools' policy
-    builder cannot write (it strips leading slashes) and API Gateway does not route.
+    A request with more segments than the route matches its pattern only if some ``*`` of a
+    ``{p}`` spans a ``/``: replacing that ``*`` by ``*/*`` matches exactly those.  An empty
+    segment (``orders/``) matches only if some ``*`` matches nothing: replacing it by ``""``.
+    Neither can match a canonical request to the route itself.  A greedy ``{p+}`` reaches deeper
+    by design; only its empty match is denied.  One empty-segment pattern is left out: a leading
+    empty segment followed by more (``GET//items``), which is not a canonical path.
     """
     patterns: list[tuple[Segment, ...]] = []
     for index, segment in enumerate(segments):
+        if isinstance(segment, str):
+            continue
         if segment is None:
             patterns.append((*segments[:index], None, None, *segments[index + 1 :]))
-            if index > 0 or len(segments) == 1:
-                patterns.append((*segments[:index], "", *segments[index + 1 :]))
+        if index > 0 or len(segments) == 1:
+            patterns.append((*segments[:index], "", *segments[index + 1 :]))
     return patterns
 
 
-class RoutePolicy:
-    """The validated route map: lookups by request, and policy plans by scope set."""
+class RoutePolicy(RouteMap):
+    """The validated route map with its answers: per route, or (when exact) for the whole API."""
 
-    __slots__ = ("_by_shape", "_plans", "routes")
+    __slots__ = ("_allowed", "_plans", "_route_plans", "_whole_api")
 
     def __init__(self, routes: tuple[Route, ...]) -> None:
-        if not routes:
-            raise ConfigurationError("route map: at least one route is required")
-        if len(routes) > MAX_ROUTES:
-            raise ConfigurationError(f"route map: at most {MAX_ROUTES} routes")
-        self.routes = routes
-        self._by_shape: dict[tuple[str, tuple[Segment, ...]], Route] = {}
+        super().__init__(routes)
+        self._allowed: dict[frozenset[str], frozenset[Route]] = {}
         self._plans: dict[frozenset[Route], PolicyPlan] = {}
-        for index, route in enumerate(routes):
-            for other in routes[:index]:
-                if _overlap(route, other):
-                    raise ConfigurationError(
-                        f"route map: {other.key!r} and {route.key!r} match the same requests; "
-                        "give them different shapes"
-                    )
-            self._by_shape[route.shape] = route
-        self._refuse_inseparable()
-
-    def __repr__(self) -> str:
-        return f"RoutePolicy({[route.key for route in self.routes]!r})"
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, object]) -> RoutePolicy:
-        return cls(tuple(_parse_route(key, scopes) for key, scopes in mapping.items()))
-
-    @classmethod
-    def from_json(cls, text: str) -> RoutePolicy:
-        """Parse the ``ROUTE_SCOPES`` document (duplicate keys refused)."""
-        return cls.from_mapping(_parse_json_object(text))
+        self._route_plans: dict[tuple[Route, str, bool], PolicyPlan] = {}
+        self._whole_api: tuple[bool, str, dict[Route, list[Route]]] | None = None
 
     # -- lookups -------------------------------------------------------------------------
 
     def route_for_request(self, method: str, path: str) -> Route | None:
-        """The route a concrete request belongs to (``GET``, ``orders/42``), if any."""
-        values = tuple(path.split("/"))
-        for route in self.routes:
-            if route.matches(method, values):
-                return route
-        return None
-
-    def route_for_template(self, method: str, path: str) -> Route | None:
-        """The route of an API Gateway resource or route key (``GET``, ``/orders/{orderId}``)."""
-        try:
-            route = _parse_route(f"{method} {path}", [])
-        except ConfigurationError:
-            return None
-        return self._by_shape.get(route.shape)
+        """The route of a concrete request (``GET``, ``orders/42``); ``None`` unless canonically spelled."""
+        return self.route_for_path(method, path) if is_canonical_path(path) else None
 
     def required_scopes(self, method: str, path: str) -> frozenset[str] | None:
         """Scopes a route template needs; ``None`` for a route not in the map."""
@@ -283,13 +171,49 @@ class RoutePolicy:
         return None if route is None else route.scopes
 
     def allowed_routes(self, scopes: Iterable[str]) -> frozenset[Route]:
+        """The routes whose scopes are all in ``scopes`` (one scan per distinct scope set, then cached)."""
         granted = scopes if isinstance(scopes, frozenset) else frozenset(scopes)
-        return frozenset(route for route in self.routes if route.scopes <= granted)
+        allowed = self._allowed.get(granted)
+        if allowed is None:
+            allowed = frozenset(route for route in self.routes if route.scopes <= granted)
+            if len(self._allowed) >= MAX_SCOPE_SETS_CACHED:
+                self._allowed.clear()
+            self._allowed[granted] = allowed
+        return allowed
 
-    # -- policy plans ----------------------------------------------------------------------
+    # -- per-route answers -------------------------------------------------------------------
 
-    def plan(self, scopes: Iterable[str]) -> PolicyPlan:
-        """Allow and deny patterns that give the right answer for every route (see module doc)."""
+    def route_plan(self, route: Route, method: str, *, allowed: bool) -> PolicyPlan:
+        """The answer for requests routed to ``route`` with ``method`` (``ANY`` routes: the request's).
+
+        Allowed: allow the route's pattern, deny its overreach (so the answer allows exactly the
+        canonical requests of the route's shape).  Not allowed: deny the route's pattern.
+        """
+        key = (route, method, allowed)
+        plan = self._route_plans.get(key)
+        if plan is None:
+            pattern = (method, route.resource)
+            if allowed:
+                deny = tuple((method, render(p)) for p in _overreach(route.segments))
+                plan = PolicyPlan(frozenset({route}), (pattern,), deny)
+            else:
+                plan = PolicyPlan(frozenset(), (), (pattern,))
+            if len(self._route_plans) < 4 * MAX_ROUTES:
+                self._route_plans[key] = plan
+        return plan
+
+    # -- whole-API answers -------------------------------------------------------------------
+
+    @property
+    def whole_api_problem(self) -> str | None:
+        """Why this map has no exact whole-API answers (``None``: it has them)."""
+        return self._whole_api_analysis()[1] or None
+
+    def plan(self, scopes: Iterable[str]) -> PolicyPlan | None:
+        """Allow and deny patterns right for every request to the API (module doc); ``None`` when the
+        map cannot have such answers (:attr:`whole_api_problem`)."""
+        if not self._whole_api_analysis()[0]:
+            return None
         allowed = self.allowed_routes(scopes)
         plan = self._plans.get(allowed)
         if plan is None:
@@ -308,41 +232,50 @@ class RoutePolicy:
             for pattern in _overreach(route.segments):
                 candidates[(route.method, pattern)] = None
         deny = [
-            (method, pattern)
+            (method, render(pattern))
             for method, pattern in candidates
             if not any(route.method == method and covers(pattern, route) for route in allow)
         ]
         return PolicyPlan(
             allowed=allowed,
             allow=tuple((route.method, route.resource) for route in allow),
-            deny=tuple((method, _render(pattern)) for method, pattern in deny),
+            deny=(*deny, *SPELLING_GUARDS),
         )
 
-    def _refuse_inseparable(self) -> None:
-        """Refuse maps where a denied route could hide between two allowed ones.
+    def _whole_api_analysis(self) -> tuple[bool, str, dict[Route, list[Route]]]:
+        """Once per map, on first use: can whole-API answers be exact, and which routes each route's
+        pattern reaches (``covers``).  Quadratic in the routes, so bounded by MAX_WHOLE_API_ROUTES."""
+        if self._whole_api is None:
+            self._whole_api = _analyse(self.routes)
+        return self._whole_api
 
-        If the pattern of ``outer`` reaches requests of ``inner`` (a deeper route), ``inner``
-        must be denied by its own pattern whenever ``outer`` is allowed and ``inner`` is not.
-        That deny has to be left out when it also reaches an allowed ``deeper`` route; if some
-        token can hold the scopes of ``outer`` and ``deeper`` but not ``inner``, ``inner``
-        would then be open.  Such maps are refused (API Gateway evaluates IAM wildcards, which
-        cannot say "any segment but this one").
-        """
-        reach = {
-            route: [
-                other
-                for other in self.routes
-                if other is not route and other.method == route.method and covers(route.segments, other)
-            ]
-            for route in self.routes
-        }
-        for outer, inners in reach.items():
-            for inner in inners:
-                for deeper in reach[inner]:
-                    if not inner.scopes <= outer.scopes | deeper.scopes:
-                        raise ConfigurationError(
-                            f"route map: {outer.key!r} also matches {inner.key!r}, which matches "
-                            f"{deeper.key!r}; IAM patterns cannot open the first and last without "
-                            "the middle one: give the middle route the scopes of one of the others, "
-                            "or a different shape"
-                        )
+
+def _analyse(routes: tuple[Route, ...]) -> tuple[bool, str, dict[Route, list[Route]]]:
+    if len(routes) > MAX_WHOLE_API_ROUTES:
+        return False, f"more than {MAX_WHOLE_API_ROUTES} routes", {}
+    for route in routes:
+        if route.method == ANY_METHOD or GREEDY in route.segments:
+            return False, f"{route.key!r} is an ANY or greedy route", {}
+    for index, route in enumerate(routes):
+        for other in routes[:index]:
+            if _overlap(route, other):
+                return False, f"{other.key!r} and {route.key!r} match the same requests", {}
+    reach = {
+        route: [
+            other
+            for other in routes
+            if other is not route and other.method == route.method and covers(route.segments, other)
+        ]
+        for route in routes
+    }
+    # A denied route between two allowed ones: if the pattern of ``outer`` reaches ``inner``,
+    # ``inner`` must be denied by its own pattern whenever ``outer`` is allowed and ``inner`` is not.
+    # That deny has to be left out when it also reaches an allowed ``deeper`` route; if some token can
+    # hold the scopes of ``outer`` and ``deeper`` but not ``inner``, ``inner`` would then be open
+    # (IAM wildcards cannot say "any segment but this one").
+    for outer, inners in reach.items():
+        for inner in inners:
+            for deeper in reach[inner]:
+                if not inner.scopes <= outer.scopes | deeper.scopes:
+                    return False, f"{outer.key!r} reaches {inner.key!r}, which reaches {deeper.key!r}", {}
+    return True, "", reach
