@@ -1,7 +1,7 @@
 """Where the CLI's resources are: options, then environment, then the CloudFormation stack's outputs.
 
-Stack outputs used (template.yaml): ``ClientsTableName``, ``PepperSecretArn``, ``TokenUrl``; stack
-parameters: ``MaxTokenLifetime``, ``TokenLifetime``.
+Stack outputs used (template.yaml): ``ClientsTableName``, ``PepperSecretArn``, ``TokenUrl``,
+``ApisTableName``; stack parameters: ``MaxTokenLifetime``, ``TokenLifetime``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,13 @@ class AwsContext:
         if not name:
             raise ContextError("no clients table: pass --stack-name or --table (or set CLIENTS_TABLE)")
         return name
+
+    def apis_table(self, name: str | None = None) -> str:
+        """The API registry table: ``name`` (option ``--apis-table``), env APIS_TABLE, or the stack output."""
+        found = name or self.env.get("APIS_TABLE") or self._output("ApisTableName")
+        if not found:
+            raise ContextError("no API registry table: pass --stack-name or --apis-table (or set APIS_TABLE)")
+        return found
 
     def pepper(self) -> str:
         """The pepper's value, fetched only by commands that hash a new secret (create, roll-secret)."""

@@ -20,6 +20,7 @@ from partnerauth.client_registry import (
 )
 from partnerauth.client_secrets import LazySecretHasher
 
+from . import apis
 from .aws_context import AwsContext, ContextError
 
 DEFAULT_OVERLAP = 7 * 86_400  # a week for the partner to deploy the new secret
@@ -169,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="remove the client")
     delete.add_argument("client_id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    apis.add_commands(commands)
     return parser
 
 
@@ -190,6 +192,8 @@ def main(
         region=args.region,
     )
     try:
+        if args.command == "apis":  # the API registry: no clients table or pepper needed
+            return apis.run(args, context, out, stdin or sys.stdin, clock)
         registry = ClientRegistry(
             context.clients_table(),
             context.client("dynamodb"),
