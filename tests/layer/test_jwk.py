@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt import get_algorithm_by_name
 
-from partnerauth.jwk import build_jwks, jwk_thumbprint, parse_jwk, parse_jwks
+from partnerauth.algorithms import ALGORITHMS
+from partnerauth.jwk import VerificationKey, build_jwks, jwk_thumbprint, parse_jwk, parse_jwks, public_jwk
 from partnerauth.keys import SigningKey
 
 # RFC 7638 §3.1: the example RSA key and its thumbprint.
@@ -103,3 +107,67 @@ def test_jwk_without_alg_fits_every_algorithm_of_its_type(keys: dict[str, Signin
     assert parse_jwk(jwk).algorithms == frozenset({"ES256"})
     rsa = {k: v for k, v in keys["RS256"].public_jwk().items() if k != "alg"}
     assert parse_jwk(rsa).algorithms == frozenset({"RS256", "RS384", "RS512", "PS256"})
+
+
+# -- signature checks, built once per key (VerificationKey.verify_signature) -----------------------
+
+MESSAGE = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwYXJ0bmVyLTEifQ"
+
+
+@pytest.fixture(scope="module")
+def keys_by_algorithm(keys: dict[str, SigningKey]) -> dict[str, Any]:
+    """A private key for every algorithm we verify; RSA covers RS*/PS256, ES384 gets its own curve."""
+    rsa_private = keys["RS256"].private_key
+    return {
+        **dict.fromkeys(("RS256", "RS384", "RS512", "PS256"), rsa_private),
+        "ES256": keys["ES256"].private_key,
+        "ES384": ec.generate_private_key(ec.SECP384R1()),
+        "EdDSA": keys["EdDSA"].private_key,
+    }
+
+
+def _verification_key(private_key: Any, alg: str) -> VerificationKey:
+    return parse_jwk(public_jwk(private_key.public_key(), alg))
+
+
+@pytest.mark.parametrize("alg", sorted(ALGORITHMS))
+def test_signature_made_by_pyjwt_verifies_and_any_change_does_not(
+    keys_by_algorithm: dict[str, Any], alg: str
+) -> None:
+    # PyJWT signs as RFC 7518 §3 (and RFC 8037 §3.1 for EdDSA) says: an independent implementation
+    private_key = keys_by_algorithm[alg]
+    key = _verification_key(private_key, alg)
+    signature = get_algorithm_by_name(alg).sign(MESSAGE, private_key)
+    assert key.verify_signature(alg, MESSAGE, signature)
+    assert not key.verify_signature(alg, MESSAGE + b"x", signature)
+    assert not key.verify_signature(alg, MESSAGE, signature[:-1] + bytes([signature[-1] ^ 1]))
+    assert not key.verify_signature(alg, MESSAGE, signature[:-1])  # wrong length
+    assert not key.verify_signature(alg, MESSAGE, b"")
+
+
+@pytest.mark.parametrize(("alg", "other"), [("RS256", "RS384"), ("RS256", "PS256"), ("PS256", "RS256")])
+def test_a_signature_verifies_only_under_its_own_algorithm(
+    keys_by_algorithm: dict[str, Any], alg: str, other: str
+) -> None:
+    # RFC 8725 §3.1: one key, one algorithm; a JWK without alg fits several, each checked as itself
+    private_key = keys_by_algorithm[alg]
+    members = public_jwk(private_key.public_key(), alg)
+    key = parse_jwk({k: v for k, v in members.items() if k != "alg"})
+    signature = get_algorithm_by_name(alg).sign(MESSAGE, private_key)
+    assert key.verify_signature(alg, MESSAGE, signature)
+    assert not key.verify_signature(other, MESSAGE, signature)
+
+
+def test_an_algorithm_the_key_does_not_accept_never_verifies(keys_by_algorithm: dict[str, Any]) -> None:
+    key = _verification_key(keys_by_algorithm["ES256"], "ES256")
+    signature = get_algorithm_by_name("ES256").sign(MESSAGE, keys_by_algorithm["ES256"])
+    assert not key.verify_signature("ES384", MESSAGE, signature)
+    assert not key.verify_signature("none", MESSAGE, b"")
+
+
+def test_ecdsa_signature_in_der_form_is_refused(keys_by_algorithm: dict[str, Any]) -> None:
+    # RFC 7518 §3.4: R || S, each exactly 32 bytes for P-256; DER is another spelling and is refused
+    private_key = keys_by_algorithm["ES256"]
+    key = _verification_key(private_key, "ES256")
+    der = private_key.sign(MESSAGE, ec.ECDSA(hashes.SHA256()))
+    assert not key.verify_signature("ES256", MESSAGE, der)

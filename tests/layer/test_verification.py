@@ -334,7 +334,12 @@ def test_required_claims_must_be_present(
         ("exp", [1800000300]),
         ("iat", "now"),
         ("iat", False),
+        ("iat", -1),
+        ("iat", 253_402_300_800),  # after year 9999: not a NumericDate we accept
         ("nbf", "0"),
+        ("nbf", True),
+        ("nbf", -1),
+        ("nbf", 1e300),
         ("aud", 7),
         ("aud", []),
         ("aud", [AUDIENCE, 7]),
@@ -488,3 +493,22 @@ def test_verifier_refuses_no_issuers_and_silly_leeway(jwks: dict[str, Any]) -> N
         AccessTokenVerifier([], StaticKeySource({}))
     with pytest.raises(ConfigurationError):
         AccessTokenVerifier([policy], StaticKeySource({}), leeway=3600)
+
+
+def test_fractional_dates_are_numeric_dates(make_token: TokenFactory, verifier: AccessTokenVerifier) -> None:
+    # RFC 7519 §2: a NumericDate may be non-integer; the verified token carries whole seconds
+    token = make_token(exp=NOW + 300.75, iat=NOW - 0.5, nbf=NOW - 0.25)
+    verified = verifier.verify(token)
+    assert (verified.issued_at, verified.expires_at) == (int(NOW) - 1, int(NOW) + 300)
+
+
+def test_verified_token_is_read_only_and_its_repr_holds_no_claims(
+    make_token: TokenFactory, verifier: AccessTokenVerifier
+) -> None:
+    verified = verifier.verify(make_token(jti="jti-visible", sub="secret-subject-value"))
+    with pytest.raises(TypeError):
+        verified.claims["scope"] = "admin"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        verified.scopes = frozenset({"admin"})  # type: ignore[misc]
+    assert "jti-visible" in repr(verified)
+    assert "secret-subject-value" not in repr(verified)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +64,19 @@ _DECODER = json.JSONDecoder(
 )
 
 
-def _json_object(segment: str) -> dict[str, Any]:
+# The C scanner behind ``_DECODER.decode``, with the same hooks (``JSONDecoder.__init__`` builds it).
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
     # strict UTF-8: a BOM or UTF-16 text is not a JWS member (RFC 7515 §5.2 step 3-4, RFC 8259 §8.1)
-    text = base64url.decode(segment).decode("utf-8")
-    value = _DECODER.decode(text)
+    text = data.decode("utf-8")
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:  # not a JSON value at offset 0 (e.g. leading whitespace): the full decoder decides
+        end = -1
+    if end != len(text):  # whitespace or data after the value: same answer as ``_DECODER.decode``
+        value = _DECODER.decode(text)
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
     return value
@@ -74,24 +84,30 @@ def _json_object(segment: str) -> dict[str, Any]:
 
 def parse_compact(token: object, max_bytes: int = MAX_TOKEN_BYTES) -> CompactJws:
     """Split and decode ``token``; :class:`MalformedToken` for anything that is not a
-    canonical compact JWS within ``max_bytes``."""
+    canonical compact JWS within ``max_bytes``.
+
+    One pass per segment: the token is encoded to bytes once, each segment is decoded once
+    (base64url, then UTF-8 and JSON for the header and payload), and the signing input is a
+    slice of those bytes."""
     if not isinstance(token, str):
         raise MalformedToken(detail="token is not a string")
     if len(token) > max_bytes:
         raise MalformedToken(detail="token too large")
     if not token.isascii():
         raise MalformedToken(detail="token is not ASCII")
-    parts = token.split(".")
+    raw = token.encode("ascii")
+    parts = raw.split(b".")
     if len(parts) != 3:
         raise MalformedToken(detail="not a compact JWS")
     header_segment, payload_segment, signature_segment = parts
     if not header_segment or not payload_segment or not signature_segment:
         raise MalformedToken(detail="empty segment")
     try:
-        header = _json_object(header_segment)
-        payload = _json_object(payload_segment)
+        header = _json_object(base64url.decode(header_segment))
+        payload = _json_object(base64url.decode(payload_segment))
         signature = base64url.decode(signature_segment)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise MalformedToken(detail="segment is not canonical base64url JSON") from None
-    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    # RFC 7515 §5.2 step 8: the signing input is ASCII(header segment || "." || payload segment)
+    signing_input = raw[: len(header_segment) + 1 + len(payload_segment)]
     return CompactJws(header=header, payload=payload, signing_input=signing_input, signature=signature)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from . import base64url
 from .algorithms import ALGORITHMS, Algorithm
@@ -70,6 +72,46 @@ def build_jwks(keys: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, An
     return {"keys": published}
 
 
+# A signature check for one key and one algorithm: returns on a good signature, raises on anything else.
+SignatureCheck = Callable[[bytes, bytes], None]
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "RS256": hashes.SHA256,
+    "RS384": hashes.SHA384,
+    "RS512": hashes.SHA512,
+    "PS256": hashes.SHA256,
+    "ES256": hashes.SHA256,
+    "ES384": hashes.SHA384,
+}
+
+
+def _signature_check(key: PublicKey, alg: str) -> SignatureCheck:
+    """The check of ``alg`` signatures by ``key``, with every object it needs built now, once per key.
+
+    ``key`` and ``alg`` fit each other (``_compatible``): RSA for RS*/PS256, the curve of ES*, Ed25519
+    for EdDSA.  The signature formats are RFC 7518's: §3.3 PKCS #1 v1.5, §3.5 PSS with MGF1 and a salt
+    as long as the hash, §3.4 ECDSA as the fixed-length R || S, RFC 8037 §3.1 Ed25519."""
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key.verify  # (signature, data)
+    hash_algorithm = _HASHES[alg]()
+    if isinstance(key, rsa.RSAPublicKey):
+        scheme: padding.AsymmetricPadding = (
+            padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
+            if alg.startswith("PS")
+            else padding.PKCS1v15()
+        )
+        return lambda signature, data: key.verify(signature, data, scheme, hash_algorithm)
+    ecdsa = ec.ECDSA(hash_algorithm)
+    size = (key.curve.key_size + 7) // 8
+
+    def check_ecdsa(signature: bytes, data: bytes) -> None:
+        if len(signature) != 2 * size:  # RFC 7518 §3.4: R and S, each exactly the curve's size
+            raise ValueError("bad ECDSA signature length")
+        r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+        key.verify(encode_dss_signature(r, s), data, ecdsa)
+
+    return check_ecdsa
+
+
 @dataclass(frozen=True, slots=True)
 class VerificationKey:
     """A public key ready to verify signatures: ``algorithms`` are those it may be used with."""
@@ -77,9 +119,27 @@ class VerificationKey:
     kid: str
     key: PublicKey
     algorithms: frozenset[str]
+    _checks: Mapping[str, SignatureCheck] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        checks = {alg: _signature_check(self.key, alg) for alg in self.algorithms}
+        object.__setattr__(self, "_checks", checks)
 
     def accepts(self, alg: str) -> bool:
         return alg in self.algorithms
+
+    def verify_signature(self, alg: str, signing_input: bytes, signature: bytes) -> bool:
+        """``True`` only for a valid ``alg`` signature by this key over ``signing_input``; ``False`` for
+        an algorithm the key does not accept and for any malformed signature (wrong length, ECDSA R or
+        S out of range), never an exception."""
+        check = self._checks.get(alg)
+        if check is None:
+            return False
+        try:
+            check(signature, signing_input)
+        except Exception:  # noqa: BLE001 - InvalidSignature, and malformed signatures, are all "not valid"
+            return False
+        return True
 
 
 def _compatible(algorithm: Algorithm, kty: str, crv: str | None) -> bool:
