@@ -19,10 +19,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 Clock = Callable[[], float]
 DEFAULT_MAX_ENTRIES = 10_000
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +42,16 @@ def cache_key(authorizer_name: str, identity: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-class AuthorizerCache:
+class AuthorizerCache(Generic[Result]):
+    """Results by key for a TTL: REST policies (:class:`AuthorizerResult`) or HTTP API answers."""
+
     def __init__(self, clock: Clock = time.time, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self._clock = clock
         self._max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, AuthorizerResult]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, Result]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> AuthorizerResult | None:
+    def get(self, key: str) -> Result | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -59,7 +62,7 @@ class AuthorizerCache:
                 return None
             return result
 
-    def put(self, key: str, result: AuthorizerResult, ttl: float) -> None:
+    def put(self, key: str, result: Result, ttl: float) -> None:
         if ttl <= 0:
             return
         with self._lock:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .config import REPO_ROOT
 from .demo_client import token_function
+from .gateway import Gateway
 from .stack import RunningStack
 from .stack_state import DEMO_CLIENT_FILE
 
@@ -22,16 +23,11 @@ def render_banner(stack: RunningStack) -> str:
         "",
         "PartnerAuth local stack: template.yaml on 127.0.0.1, no Docker, no AWS account.",
         "",
-        "Routes:",
+        "APIs (each has its base URL; a REST API's stage is not part of it locally, an HTTP API's is):",
     ]
-    for route in stack.gateway.routes:
-        guard = (
-            f"authorizer {route.authorizer.name}, cache {route.authorizer.ttl}s"
-            if route.authorizer
-            else "open"
-        )
-        url = f"{stack.base_url}{route.resource}"
-        lines.append(f"  {route.method:<6} {url:<62} {route.api.logical_id} -> {route.function_id} ({guard})")
+    lines += [f"  {api.name:<32} {api.kind:<5} {api.base_url}" for api in stack.apis]
+    lines += ["", "Routes:"]
+    lines += route_lines(stack)
     if stack.model.unserved_events:
         lines.append(f"  not served locally: {', '.join(stack.model.unserved_events)}")
     lines += ["", f"AWS endpoint (moto, in memory, fresh each run): {stack.aws_endpoint_url}"]
@@ -69,11 +65,53 @@ def render_banner(stack: RunningStack) -> str:
         "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
         f'  curl -i -H "Authorization: Bearer $TOKEN" {stack.protected_example_url()}',
     ]
+    lines += [f'  curl -i -H "Authorization: Bearer $TOKEN" {url}' for url in _http_examples(stack)]
     if (REPO_ROOT / ROTATE_NOW_EVENT).exists():
         command = f"make invoke FUNCTION=KeyRotationFunction EVENT={ROTATE_NOW_EVENT}"
         lines += ["", "Rotate the signing key now:", f"  {command}"]
     lines += ["", "One line per request follows. Ctrl-C stops everything.", ""]
     return "\n".join(lines)
+
+
+def route_lines(stack: RunningStack) -> list[str]:
+    """One line per route of every served API: method, URL, API -> function, and its guard."""
+    lines = []
+    for api in stack.apis:
+        if isinstance(api.gateway, Gateway):
+            name = api.name.rpartition("/")[2]
+            for route in (r for r in api.gateway.routes if r.api.logical_id == name):
+                guard = _guard(route.authorizer.name, route.authorizer.ttl) if route.authorizer else "open"
+                url = f"{api.base_url}{route.resource}"
+                lines.append(f"  {route.method:<6} {url:<62} {api.name} -> {route.function_id} ({guard})")
+        else:
+            for http_route in api.gateway.routes:
+                guard = (
+                    _guard(http_route.authorizer.name, http_route.authorizer.ttl)
+                    if http_route.authorizer
+                    else "open"
+                )
+                shown = "*" if http_route.path == "$default" else f"{api.base_url}{http_route.path}"
+                lines.append(
+                    f"  {http_route.method:<6} {shown:<62} {api.name} -> {http_route.function_id} ({guard})"
+                )
+    return lines
+
+
+def _http_examples(stack: RunningStack) -> list[str]:
+    """A protected GET route without path parameters of each HTTP API, for a printed curl line."""
+    urls = []
+    for api in stack.apis:
+        if isinstance(api.gateway, Gateway):
+            continue
+        for route in api.gateway.routes:
+            if route.authorizer is not None and route.method == "GET" and "{" not in route.path:
+                urls.append(f"{api.base_url}{route.path}")
+                break
+    return urls
+
+
+def _guard(name: str, ttl: int) -> str:
+    return f"authorizer {name}, cache {ttl}s"
 
 
 def _shown(path: Path) -> str:

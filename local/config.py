@@ -3,9 +3,11 @@
 ======================  =========  ==============================================================
 variable                default    meaning
 ======================  =========  ==============================================================
-``PORT``                3000       port of both APIs on 127.0.0.1 (0: any free port)
+``PORT``                3000       port of the template's REST APIs on 127.0.0.1 (0: any free port)
 ``AWS_PORT``            PORT + 1   port of the local AWS endpoint (moto) on 127.0.0.1 (0: any free;
                                    any free port too when ``PORT`` is 0)
+``EXTRA_API_PORT``      PORT + 2   first port of the other APIs (the template's HTTP APIs, then the
+                                   example stacks' APIs), one port each, consecutive (0: any free)
 ``ROTATION_INTERVAL``   60         seconds between runs of the rotation function's schedule (0: off)
 ``PARAMETER_OVERRIDES`` (none)     ``Name=Value Name=Value``: template parameters, as ``sam deploy``
 ``FUNCTION_LOG_LEVEL``  WARNING    ``POWERTOOLS_LOG_LEVEL`` of every function (the template says INFO)
@@ -14,9 +16,10 @@ variable                default    meaning
 
 Local parameter values (:data:`LOCAL_PARAMETERS`) shorten the key and token timings so that a
 developer sees keys published, activated and retired within minutes; they keep every relation the
-rotation function checks (``RotationSchedule.validate``: publish lead >= JWKS max-age + authorizer
-cache TTL; grace >= max token lifetime + issuer key cache + authorizer cache TTL + leeway; period >
-publish lead).  The authorizer cache TTL and the leeway stay as the template says.
+rotation function checks (``RotationSchedule.validate``: publish lead >= JWKS max-age + its
+stale-if-error + authorizer cache TTL; grace >= max token lifetime + issuer key cache + authorizer
+cache TTL + leeway; period > publish lead).  The authorizer cache TTL and the leeway stay as the
+template says.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ LOCAL_PARAMETERS: Final[Mapping[str, str]] = {
     "TokenLifetime": "300",
     "MaxTokenLifetime": "300",
     "JwksMaxAge": "60",
-    "RotationPeriod": "600",  # a new key signs every 10 minutes
-    "PublishLead": "360",  # >= JwksMaxAge 60 + AuthorizerCacheTtl 300
+    "RotationPeriod": "900",  # a new key signs every 15 minutes (> PublishLead)
+    "PublishLead": "720",  # >= JwksMaxAge 60 + stale-if-error (6 x 60) + AuthorizerCacheTtl 300
     "Grace": "720",  # >= MaxTokenLifetime 300 + issuer key cache 60 + AuthorizerCacheTtl 300 + Leeway 60
     "DeletionProtection": "false",
 }
@@ -51,15 +54,33 @@ class ConfigError(ValueError):
     """A setting that cannot work; the message names the variable."""
 
 
+class PortInUseError(ConfigError):
+    """A port the stack needs is taken: which one, and which variable chooses it."""
+
+    def __init__(self, port: int, variable: str) -> None:
+        super().__init__(
+            f"port {port} is in use ({variable}): stop what holds it or choose another, "
+            f"e.g. `make dev {variable}={_suggested(port)}`"
+        )
+        self.port = port
+        self.variable = variable
+
+
+def _suggested(port: int) -> int:
+    return port + 100 if 0 < port <= 65435 else 0
+
+
 @dataclass(frozen=True, slots=True)
 class LocalConfig:
     port: int = 3000
     aws_port: int = 3001
+    extra_api_port: int = 3002
     rotation_interval: float = 60.0
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     function_log_level: str = "WARNING"
     state_dir: Path = REPO_ROOT / ".local"
     template_path: Path = REPO_ROOT / "template.yaml"
+    examples_dir: Path | None = REPO_ROOT / "examples"  # every examples/*/template.yaml is served too
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> LocalConfig:
@@ -72,11 +93,22 @@ class LocalConfig:
         return cls(
             port=port,
             aws_port=_port(env, "AWS_PORT", port + 1 if 0 < port < 65535 else 0),
+            extra_api_port=_port(env, "EXTRA_API_PORT", port + 2 if 0 < port < 65534 else 0),
             rotation_interval=_seconds(env, "ROTATION_INTERVAL", 60.0),
             parameter_overrides=parse_parameter_overrides(env.get("PARAMETER_OVERRIDES", "")),
             function_log_level=level,
             state_dir=state_dir if state_dir.is_absolute() else REPO_ROOT / state_dir,
         )
+
+    def example_templates(self) -> list[Path]:
+        """The example stacks' templates, in a stable order."""
+        if self.examples_dir is None or not self.examples_dir.is_dir():
+            return []
+        return sorted(self.examples_dir.glob("*/template.yaml"))
+
+    def extra_port(self, index: int) -> int:
+        """The port of the ``index``-th API beyond the template's REST APIs (0: any free)."""
+        return self.extra_api_port + index if self.extra_api_port else 0
 
     def parameters(self, issuer_url: str) -> dict[str, str]:
         """The template parameter values of the local stack (overrides win over local defaults)."""

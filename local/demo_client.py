@@ -3,7 +3,8 @@
 It is registered through the layer's own :class:`partnerauth.client_registry.ClientRegistry`, with
 the pepper the local stack generated for ``ClientSecretPepper``, exactly as the admin CLI registers
 partners.  Its scopes are the union of the authorizer's ``ROUTE_SCOPES`` (the template's
-route -> scope map); its audience is the token function's ``DEFAULT_AUDIENCE``.  Its secret is
+route -> scope map) and of its ``API_PROFILES`` of the same audience (the HTTP sample API's); its
+audience is the token function's ``DEFAULT_AUDIENCE``.  Its secret is
 printed and written to ``.local/demo-client.json`` on purpose: it exists only in this run's
 in-memory AWS endpoint and dies with it.
 """
@@ -29,14 +30,21 @@ class DemoClient:
     audience: str
 
 
-def sample_api_scopes(definitions: Sequence[FunctionDefinition]) -> list[str]:
-    """Every scope a route of the template requires (``ROUTE_SCOPES`` of the authorizers), in order."""
+def sample_api_scopes(definitions: Sequence[FunctionDefinition], audience: str | None = None) -> list[str]:
+    """Every scope a route of the template's APIs requires, in order: the authorizers' ``ROUTE_SCOPES``
+    (the ``default`` API profile) and the routes of their ``API_PROFILES`` for ``audience`` (all when None),
+    such as the HTTP sample API's."""
     scopes: dict[str, None] = {}
     for definition in definitions:
         raw = definition.environment.get("ROUTE_SCOPES")
         if raw:
             for required in json.loads(raw).values():
                 scopes.update(dict.fromkeys(required))
+        profiles = json.loads(definition.environment.get("API_PROFILES") or "{}")
+        for profile in profiles.values() if isinstance(profiles, dict) else ():
+            if audience is None or profile.get("audience") == audience:
+                for required in (profile.get("routes") or {}).values():
+                    scopes.update(dict.fromkeys(required))
     return list(scopes)
 
 
@@ -62,8 +70,8 @@ def register_demo_client(
     registry = ClientRegistry(
         env["CLIENTS_TABLE"], client("dynamodb"), SecretHasher(pepper), max_token_lifetime=max_lifetime
     )
-    scopes = sample_api_scopes(definitions)
     audience = env.get("DEFAULT_AUDIENCE") or "partner-api"
+    scopes = sample_api_scopes(definitions, audience)
     issued = registry.create(
         client_name=DEMO_CLIENT_NAME,
         scopes=scopes,

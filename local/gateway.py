@@ -7,17 +7,23 @@ build the proxy event, call the function, and turn its proxy result into the HTT
 The authorizer step follows API Gateway's documented behaviour ("Use API Gateway Lambda
 authorizers"):
 
-* the identity source (``Authorization`` header for TOKEN; the configured headers / query strings
-  for REQUEST) missing or empty, or failing the ``ValidationExpression``: ``401`` without calling
-  the authorizer;
-* a cached result for the same identity within ``ReauthorizeEvery`` is reused
-  (:mod:`local.authorizer_cache`); otherwise the authorizer is called with the method ARN;
+* the identity source (``Authorization`` header for TOKEN; for REQUEST every configured header,
+  query string, context variable such as ``httpMethod`` / ``resourcePath``, and stage variable,
+  :mod:`local.identity_source`) missing or empty, or failing the ``ValidationExpression``: ``401``
+  without calling the authorizer;
+* a cached result for the same identity -- all the sources' values together -- within
+  ``ReauthorizeEvery`` is reused (:mod:`local.authorizer_cache`); otherwise the authorizer is called
+  with the method ARN;
 * the authorizer failing with the message ``Unauthorized``: ``401`` (UNAUTHORIZED); failing
   otherwise: ``500`` (AUTHORIZER_FAILURE); returning something that is not a principal + valid
   policy + flat context: ``500`` (AUTHORIZER_CONFIGURATION_ERROR);
 * the policy evaluated against this request's method ARN (:mod:`local.iam_policy`): explicit Deny
   or no Allow is ``403`` (ACCESS_DENIED); Allow passes ``principalId`` and the context (values as
   strings) to the backend as ``requestContext.authorizer``.
+
+Routing is :func:`local.routing.route_rest` (its docstring holds the model of path spellings: a
+trailing slash routes to the resource, the method ARN and ``path`` keep the spelling).  The REQUEST
+authorizer event and the proxy event carry the API's stage variables (``null`` when it has none).
 
 Gateway responses take their status and headers from the template's ``GatewayResponses`` (e.g.
 ``WWW-Authenticate`` on 401/403, RFC 6750 §3), falling back to ``DEFAULT_4XX`` / ``DEFAULT_5XX`` and
@@ -41,6 +47,7 @@ from urllib.parse import parse_qsl, unquote
 
 from . import iam_policy, routing
 from .authorizer_cache import AuthorizerCache, AuthorizerResult, cache_key
+from .identity_source import REST_CONTEXT_VARIABLES, IdentitySourceError, IdentitySources
 from .lambda_runtime import FunctionError, Invoke
 from .proxy_event import (
     ApiIdentity,
@@ -56,6 +63,7 @@ from .proxy_event import (
 
 Clock = Callable[[], float]
 UNAUTHORIZED_MESSAGE: Final = "Unauthorized"  # the error message an authorizer raises for 401
+TOKEN_IDENTITY: Final = IdentitySources(headers=("Authorization",))  # a TOKEN authorizer's default
 
 
 class ResponseType(StrEnum):
@@ -105,6 +113,7 @@ class ApiConfig:
     logical_id: str
     identity: ApiIdentity
     gateway_responses: Mapping[str, GatewayResponse] = field(default_factory=dict)
+    stage_variables: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +122,20 @@ class AuthorizerConfig:
     function_id: str
     payload_type: str  # TOKEN | REQUEST
     ttl: int  # ReauthorizeEvery, seconds; 0 = no cache
-    identity_headers: tuple[str, ...] = ("Authorization",)
-    identity_query_strings: tuple[str, ...] = ()
+    identity: IdentitySources = TOKEN_IDENTITY
     validation_expression: str | None = None  # TOKEN only
 
     def __post_init__(self) -> None:
         if self.payload_type not in ("TOKEN", "REQUEST"):
             raise ValueError(f"authorizer {self.name}: FunctionPayloadType must be TOKEN or REQUEST")
-        if self.payload_type == "TOKEN" and len(self.identity_headers) != 1:
+        if self.payload_type == "TOKEN" and (
+            len(self.identity.headers) != 1 or self.identity.rest_expressions()[1:]
+        ):
             raise ValueError(f"authorizer {self.name}: a TOKEN authorizer reads exactly one header")
+        try:
+            self.identity.check_context(REST_CONTEXT_VARIABLES, "REST API")
+        except IdentitySourceError as error:
+            raise ValueError(f"authorizer {self.name}: {error}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +158,7 @@ class Exchange:
     response: HttpResponse
     client_id: str | None = None
     function_id: str | None = None
+    authorizer: str | None = None  # "called" or "cached" when an authorizer answered (for the request log)
 
 
 class AuthorizerOutputError(ValueError):
@@ -182,7 +197,7 @@ class Gateway:
         routes: Sequence[Route],
         invoke: Invoke,
         *,
-        cache: AuthorizerCache | None = None,
+        cache: AuthorizerCache[AuthorizerResult] | None = None,
         clock: Clock = time.time,
         new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
@@ -190,7 +205,9 @@ class Gateway:
         self._by_key = {(route.method, route.resource): route for route in self._routes}
         self._invoke = invoke
         self._clock = clock
-        self._cache = cache if cache is not None else AuthorizerCache(clock)
+        self._cache: AuthorizerCache[AuthorizerResult] = (
+            cache if cache is not None else AuthorizerCache(clock)
+        )
         self._new_request_id = new_request_id
         self._calls_lock = threading.Lock()
         self.authorizer_calls = 0  # how often an authorizer ran (the cache saves the others)
@@ -207,12 +224,21 @@ class Gateway:
                 self._gateway_response(None, ResponseType.MISSING_AUTHENTICATION_TOKEN, request_id)
             )
         now = self._clock()
-        event = rest_proxy_event(request, route.api.identity, route.resource, parameters, request_id, now)
+        event = rest_proxy_event(
+            request,
+            route.api.identity,
+            route.resource,
+            parameters,
+            request_id,
+            now,
+            route.api.stage_variables,
+        )
         admitted: AuthorizerResult | None = None
+        answered: str | None = None
         if route.authorizer is not None:
-            admitted, refusal = self._authorize(route, route.authorizer, request, event, request_id)
+            admitted, refusal, answered = self._authorize(route, route.authorizer, request, event, request_id)
             if refusal is not None:
-                return Exchange(refusal, _principal(admitted))
+                return Exchange(refusal, _principal(admitted), None, answered)
             assert admitted is not None  # noqa: S101 - _authorize returns one or the other
             event["requestContext"]["authorizer"] = {
                 **admitted.context,
@@ -226,13 +252,14 @@ class Gateway:
                 self._gateway_response(route.api, ResponseType.DEFAULT_5XX, request_id),
                 None,
                 route.function_id,
+                answered,
             )
         headers = list(response.headers)
         if response.header("Content-Type") is None:
             headers.append(("Content-Type", "application/json"))
         headers.append(("x-amzn-RequestId", request_id))
         final = HttpResponse(response.status, tuple(headers), response.body)
-        return Exchange(final, _caller(request, final, admitted), route.function_id)
+        return Exchange(final, _caller(request, final, admitted), route.function_id, answered)
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -251,15 +278,19 @@ class Gateway:
         request: HttpRequest,
         event: dict[str, Any],
         request_id: str,
-    ) -> tuple[AuthorizerResult | None, HttpResponse | None]:
-        """The admitted result, or the gateway response refusing the request (and who was refused)."""
-        identity = _identity(authorizer, request)
+    ) -> tuple[AuthorizerResult | None, HttpResponse | None, str | None]:
+        """The admitted result, or the gateway response refusing the request (and who was refused),
+        and whether the authorizer was ``called`` or its answer ``cached`` (None: neither)."""
+        identity = _identity(authorizer, request, event["requestContext"], route.api.stage_variables)
         if identity is None:
-            return None, self._gateway_response(route.api, ResponseType.UNAUTHORIZED, request_id, request)
+            refusal = self._gateway_response(route.api, ResponseType.UNAUTHORIZED, request_id, request)
+            return None, refusal, None
         arn = method_arn(route.api.identity, request.method, request.path)
         key = cache_key(authorizer.name, identity)
         result = self._cache.get(key) if authorizer.ttl > 0 else None
+        answered = "cached"
         if result is None:
+            answered = "called"
             with self._calls_lock:
                 self.authorizer_calls += 1
             call = (
@@ -275,21 +306,21 @@ class Gateway:
                     if error.error_message == UNAUTHORIZED_MESSAGE
                     else ResponseType.AUTHORIZER_FAILURE
                 )
-                return None, self._gateway_response(route.api, kind, request_id, request)
+                return None, self._gateway_response(route.api, kind, request_id, request), answered
             except AuthorizerOutputError:
-                return None, self._gateway_response(
+                refusal = self._gateway_response(
                     route.api, ResponseType.AUTHORIZER_CONFIGURATION_ERROR, request_id, request
                 )
+                return None, refusal, answered
             self._cache.put(key, result, authorizer.ttl)
         decision = iam_policy.evaluate(result.policy_document, arn)
         if decision is iam_policy.Decision.ALLOW:
-            return result, None
+            return result, None, answered
         message = _DEFAULTS[ResponseType.ACCESS_DENIED][2]
         if decision is iam_policy.Decision.EXPLICIT_DENY:
             message = EXPLICIT_DENY_MESSAGE
-        return result, self._gateway_response(
-            route.api, ResponseType.ACCESS_DENIED, request_id, request, message
-        )
+        refusal = self._gateway_response(route.api, ResponseType.ACCESS_DENIED, request_id, request, message)
+        return result, refusal, answered
 
     # -- gateway responses -------------------------------------------------------------------
 
@@ -344,12 +375,15 @@ def _checked(routes: Sequence[Route]) -> tuple[Route, ...]:
     return tuple(routes)
 
 
-def _identity(authorizer: AuthorizerConfig, request: HttpRequest) -> tuple[str, ...] | None:
-    values = [request.header(name) for name in authorizer.identity_headers]
+def _identity(
+    authorizer: AuthorizerConfig,
+    request: HttpRequest,
+    context: Mapping[str, Any],
+    stage_variables: Mapping[str, str],
+) -> tuple[str, ...] | None:
     query = dict(parse_qsl(request.query, keep_blank_values=True))
-    values += [query.get(name) for name in authorizer.identity_query_strings]
-    present = tuple(v for v in values if v)
-    if len(present) != len(values):
+    present = authorizer.identity.values(request.header, query, context, stage_variables)
+    if present is None:
         return None
     expression = authorizer.validation_expression if authorizer.payload_type == "TOKEN" else None
     if expression is not None and re.fullmatch(expression, present[0]) is None:

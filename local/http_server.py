@@ -1,13 +1,19 @@
 """The HTTP side of the local gateway: a threading stdlib server on 127.0.0.1 only.
 
+One server per port; each serves one gateway (a REST API gateway, :class:`local.gateway.Gateway`, or
+an HTTP API, :class:`local.http_api.HttpApiGateway`).  The listen queue holds 64 connections, so
+bursts of 16 and more concurrent clients (``benchmarks/load_local_stack.py``) are not refused.
+
 One log line per request: time, method, path (never the query string: RFC 6750 §2.3 puts tokens
-there), status, latency in milliseconds, and the client id when the gateway knows it.  Headers and
+there), status, latency in milliseconds, the client id when the gateway knows it, and whether an
+authorizer was ``called`` or its cached answer used (``auth=called`` / ``auth=cached``).  Headers and
 bodies are never logged (the ``Authorization`` header and token requests carry credentials), and
 neither is the request line of a malformed request.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import threading
@@ -16,26 +22,36 @@ import traceback
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final, TextIO
+from typing import Any, Final, Protocol, TextIO
 from urllib.parse import urlsplit
 
-from .config import LOOPBACK
-from .gateway import Exchange, Gateway, ResponseType, gateway_response
+from .config import LOOPBACK, PortInUseError
+from .gateway import Exchange, ResponseType, gateway_response
 from .proxy_event import HttpRequest, HttpResponse
 
 MAX_BODY_BYTES: Final = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_LOGGED_PATH: Final = 200
-RequestLog = Callable[[str, str, int, float, str | None], None]
+LISTEN_QUEUE: Final = 64  # >= 16 concurrent clients with room to spare (socketserver's default is 5)
+RequestLog = Callable[[str, str, int, float, str | None, str | None], None]
+
+
+class ApiGateway(Protocol):
+    """What a server serves: one request in, the response (and what the log may say) out."""
+
+    def handle(self, request: HttpRequest) -> Exchange: ...
 
 
 def request_log(stream: TextIO | None = None) -> RequestLog:
-    """A :data:`RequestLog` writing ``<utc time> <METHOD> <path> <status> <ms>ms [client=<id>]``."""
+    """A :data:`RequestLog`: ``<utc time> <METHOD> <path> <status> <ms>ms [client=<id>] [auth=...]``."""
 
-    def log(method: str, path: str, status: int, millis: float, client_id: str | None) -> None:
+    def log(
+        method: str, path: str, status: int, millis: float, client_id: str | None, authorizer: str | None
+    ) -> None:
         moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         client = f" client={printable(client_id)}" if client_id else ""
+        auth = f" auth={authorizer}" if authorizer else ""
         print(
-            f"{moment} {printable(method)} {printable(path)} {status} {millis:.0f}ms{client}",
+            f"{moment} {printable(method)} {printable(path)} {status} {millis:.0f}ms{client}{auth}",
             file=stream or sys.stdout,
             flush=True,
         )
@@ -52,12 +68,21 @@ def printable(text: str) -> str:
 class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_QUEUE
 
-    def __init__(self, port: int, gateway: Gateway | None, log: RequestLog) -> None:
+    def __init__(
+        self, port: int, gateway: ApiGateway | None, log: RequestLog, *, setting: str = "PORT"
+    ) -> None:
+        """Bind ``127.0.0.1:port``; a port in use is :class:`PortInUseError` naming ``setting``."""
         self.gateway = gateway  # None until the stack has loaded its functions (the socket is bound first)
         self.log = log
         self._thread: threading.Thread | None = None
-        super().__init__((LOOPBACK, port), _Handler)
+        try:
+            super().__init__((LOOPBACK, port), _Handler)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(port, setting) from error
+            raise
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-response is no error of ours; anything else is printed."""
@@ -117,7 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         exchange = self._exchange(path)
         millis = (time.perf_counter() - started) * 1000
         # Logged before the response is written: whoever reads the response can rely on the line being there.
-        self.server.log(self.command, path, exchange.response.status, millis, exchange.client_id)
+        self.server.log(
+            self.command, path, exchange.response.status, millis, exchange.client_id, exchange.authorizer
+        )
         self._send(exchange.response)
 
     def _exchange(self, path: str) -> Exchange:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from .routing import arn_path
+
 # API Gateway's requestTime is "09/Apr/2015:12:34:56 +0000": English month names whatever the locale.
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RESPONSE_KEYS: Final = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
@@ -69,8 +71,10 @@ class MalformedProxyResponse(ValueError):
 
 
 def method_arn(api: ApiIdentity, method: str, path: str) -> str:
-    """``arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path}``."""
-    resource = f"{api.api_id}/{api.stage}/{method}/{path.lstrip('/')}"
+    """``arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path}``, path as spelled.
+
+    Also an HTTP API's ``routeArn`` (``path`` without the stage prefix)."""
+    resource = f"{api.api_id}/{api.stage}/{arn_path(method, path)}"
     return f"arn:aws:execute-api:{api.region}:{api.account_id}:{resource}"
 
 
@@ -137,6 +141,7 @@ def rest_proxy_event(
     path_parameters: Mapping[str, str],
     request_id: str,
     now: float,
+    stage_variables: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The REST API proxy event (payload format 1.0) for ``request`` routed to ``resource``."""
     headers, multi_headers = _single_and_multi(request.headers)
@@ -151,7 +156,7 @@ def rest_proxy_event(
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
         "pathParameters": dict(path_parameters) or None,
-        "stageVariables": None,
+        "stageVariables": dict(stage_variables) if stage_variables else None,
         "requestContext": request_context(request, api, resource, request_id, now),
         "body": body,
         "isBase64Encoded": encoded,

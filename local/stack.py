@@ -6,12 +6,20 @@ authorizer may fetch the JWKS at import (ours does, to warm its cache), and it m
 endpoint answering with keys.  The HTTP socket is bound before the functions are configured,
 because ``ISSUER`` and ``JWKS_URI`` name its port (``IssuerUrl`` = ``http://127.0.0.1:<port>``).
 
+Which API answers where: the template's REST APIs share ``PORT`` without a stage prefix, as they
+always have (their routes may not collide; README and docs use these URLs).  Every other API has a
+port of its own, from ``EXTRA_API_PORT`` on, so routes of different APIs never meet (an HTTP API's
+``$default`` route takes any path): first the template's HTTP APIs, then each example stack's REST
+APIs (all of one stack on one port) and HTTP APIs, stacks in name order.  An HTTP API is served as
+API Gateway serves it, with its stage name as the first path segment (none for ``$default``).
+
 :meth:`LocalStack.stop` undoes whatever :meth:`LocalStack.start` got to, in reverse, and may be
 called more than once.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import time
@@ -22,12 +30,20 @@ from typing import Any, TextIO
 import boto3
 
 from . import stack_state
-from .assembly import function_definitions, routes
+from .assembly import (
+    StackScope,
+    exported_functions,
+    function_definitions,
+    http_apis,
+    import_parameters,
+    routes,
+)
 from .aws_endpoint import AwsEndpoint
-from .config import ACCOUNT_ID, LOOPBACK, REGION, STACK_NAME, ConfigError, LocalConfig
+from .config import ACCOUNT_ID, LOOPBACK, REGION, STACK_NAME, ConfigError, LocalConfig, PortInUseError
 from .demo_client import DemoClient, register_demo_client
 from .gateway import Gateway
-from .http_server import LocalHttpServer, request_log
+from .http_api import HttpApiGateway
+from .http_server import LocalHttpServer, RequestLog, request_log
 from .lambda_runtime import LambdaRuntime, print_error
 from .offline_aws import OFFLINE_ENVIRONMENT, use_local_endpoint
 from .resources import LocalResources, create_resources
@@ -55,6 +71,38 @@ def local_client(service: str, endpoint_url: str) -> Any:
 
 
 @dataclass(frozen=True)
+class _StackParts:
+    """One stack on its way up: its model, names, parameter values and created resources."""
+
+    model: TemplateModel
+    scope: StackScope
+    parameters: Mapping[str, str]
+    resources: LocalResources
+
+
+def _authorizer_functions(apis: list[ServedApi]) -> set[str]:
+    """The functions any served API calls as an authorizer (imported last: they may fetch the JWKS)."""
+    found: set[str] = set()
+    for api in apis:
+        found |= {r.authorizer.function_id for r in api.gateway.routes if r.authorizer is not None}
+    return found
+
+
+@dataclass(frozen=True)
+class ServedApi:
+    """One API the stack serves: its name, kind, where it answers and the gateway answering."""
+
+    name: str  # "SampleApi", "SampleHttpApi", "inventory-api/InventoryApi"
+    kind: str  # "REST" | "HTTP"
+    base_url: str
+    gateway: Gateway | HttpApiGateway
+
+    @property
+    def authorizer_calls(self) -> int:
+        return self.gateway.authorizer_calls
+
+
+@dataclass(frozen=True)
 class RunningStack:
     """Everything a started stack is made of, and where it answers."""
 
@@ -67,6 +115,7 @@ class RunningStack:
     runtime: LambdaRuntime
     gateway: Gateway
     demo_client: DemoClient
+    apis: tuple[ServedApi, ...] = ()
 
     def url_of(self, method: str, path_suffix: str) -> str:
         """The URL of the open route whose path ends with ``path_suffix`` (e.g. the token endpoint)."""
@@ -93,7 +142,12 @@ class RunningStack:
             "api_url": self.base_url,
             "jwks_url": self.url_of("GET", "/jwks.json"),
             "aws_endpoint_url": self.aws_endpoint_url,
+            "api_urls": self.api_urls(),
         }
+
+    def api_urls(self) -> dict[str, str]:
+        """Every API's base URL by name."""
+        return {api.name: api.base_url for api in self.apis}
 
     def state(self) -> stack_state.StackState:
         return stack_state.StackState(
@@ -103,6 +157,7 @@ class RunningStack:
             parameters=self.parameters,
             refs=self.resources.refs,
             function_log_level=self.config.function_log_level,
+            api_urls=self.api_urls(),
         )
 
 
@@ -111,7 +166,7 @@ class LocalStack:
         self.config = config
         self._out = out or sys.stdout
         self._endpoint: AwsEndpoint | None = None
-        self._server: LocalHttpServer | None = None
+        self._servers: list[LocalHttpServer] = []
         self._scheduler: RotationScheduler | None = None
         self._wrote_state = False
 
@@ -130,10 +185,17 @@ class LocalStack:
             raise ConfigError(
                 f"PARAMETER_OVERRIDES: not parameters of template.yaml: {', '.join(sorted(unknown))}"
             )
+        example_models = [(path.parent.name, TemplateModel.load(path)) for path in config.example_templates()]
         self._endpoint = AwsEndpoint(config.aws_port)
-        endpoint_url = self._endpoint.start()
+        try:
+            endpoint_url = self._endpoint.start()
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(config.aws_port, "AWS_PORT") from error
+            raise
         use_local_endpoint(endpoint_url)
-        server = self._server = LocalHttpServer(config.port, None, request_log(self._out))
+        log = request_log(self._out)
+        server = self._bind(config.port, "PORT", log)
         base_url = f"http://{LOOPBACK}:{server.port}"
         parameters = {**model.parameter_defaults(), **config.parameters(base_url)}
 
@@ -143,21 +205,47 @@ class LocalStack:
         resources = create_resources(
             dict(model.template), client, stack_name=STACK_NAME, parameters=parameters
         )
-        definitions = function_definitions(model, resources.refs, parameters, config.function_log_level)
+        main = _StackParts(
+            model,
+            StackScope(STACK_NAME, "", exported_functions(model, parameters, STACK_NAME)),
+            parameters,
+            resources,
+        )
+        examples = [self._example(name, example, main.scope, client) for name, example in example_models]
+        definitions = [
+            definition
+            for stack in (main, *examples)
+            for definition in function_definitions(
+                stack.model,
+                stack.resources.refs,
+                stack.parameters,
+                config.function_log_level,
+                stack_name=stack.scope.name,
+                id_prefix=stack.scope.id_prefix,
+            )
+        ]
         runtime = LambdaRuntime(
             definitions, region=REGION, account_id=ACCOUNT_ID, report_error=report_function_error
         )
         runtime.apply_shared_environment()
         gateway = Gateway(routes(model, resources.refs, parameters, f"{LOOPBACK}:{server.port}"), runtime)
-        authorizers = {r.authorizer.function_id for r in gateway.routes if r.authorizer is not None}
-        runtime.load([d.logical_id for d in definitions if d.logical_id not in authorizers])
         server.gateway = gateway
-        server.serve_in_background()
+        apis = [
+            ServedApi(api_id, "REST", base_url, gateway)
+            for api_id in sorted({route.api.logical_id for route in gateway.routes})
+        ]
+        apis += self._http_apis(main, runtime, log)
+        for example in examples:
+            apis += self._example_apis(example, runtime, log)
+        authorizers = _authorizer_functions(apis)
+        runtime.load([d.logical_id for d in definitions if d.logical_id not in authorizers])
+        for api_server in self._servers:
+            api_server.serve_in_background()
         self.run_schedules(model, runtime)  # bootstraps the signing keys
         runtime.load(sorted(authorizers))
         demo = register_demo_client(definitions, client)
         running = RunningStack(
-            config, model, base_url, endpoint_url, parameters, resources, runtime, gateway, demo
+            config, model, base_url, endpoint_url, parameters, resources, runtime, gateway, demo, tuple(apis)
         )
         self._write_state(running)
         if config.rotation_interval > 0 and model.schedules:
@@ -169,13 +257,60 @@ class LocalStack:
             self._scheduler.start()
         return running
 
+    def _bind(self, port: int, setting: str, log: RequestLog) -> LocalHttpServer:
+        server = LocalHttpServer(port, None, log, setting=setting)
+        self._servers.append(server)
+        return server
+
+    def _extra_server(self, log: RequestLog) -> LocalHttpServer:
+        index = len(self._servers) - 1  # the first server is PORT's
+        return self._bind(self.config.extra_port(index), "EXTRA_API_PORT", log)
+
+    def _example(self, name: str, model: TemplateModel, main: StackScope, client: Any) -> _StackParts:
+        """An example stack's resources; its functions run as ``<name>/<LogicalId>``."""
+        stack_name = f"{STACK_NAME}-{name}"
+        parameters = {**model.parameter_defaults(), **import_parameters(model)}
+        resources = create_resources(
+            dict(model.template), client, stack_name=stack_name, parameters=parameters
+        )
+        return _StackParts(model, StackScope(stack_name, f"{name}/", main.exports), parameters, resources)
+
+    def _http_apis(self, stack: _StackParts, runtime: LambdaRuntime, log: RequestLog) -> list[ServedApi]:
+        servers: dict[str, LocalHttpServer] = {}
+
+        def host_of(api_id: str) -> str:
+            servers[api_id] = self._extra_server(log)
+            return f"{LOOPBACK}:{servers[api_id].port}"
+
+        served = []
+        for api in http_apis(stack.model, stack.resources.refs, stack.parameters, host_of, stack.scope):
+            server = servers[api.logical_id]
+            server.gateway = gateway = HttpApiGateway(api, runtime)
+            url = f"http://{LOOPBACK}:{server.port}{api.base_path}"
+            served.append(ServedApi(f"{stack.scope.id_prefix}{api.logical_id}", "HTTP", url, gateway))
+        return served
+
+    def _example_apis(self, stack: _StackParts, runtime: LambdaRuntime, log: RequestLog) -> list[ServedApi]:
+        """An example stack's REST APIs (together on one port) and HTTP APIs (a port each)."""
+        served: list[ServedApi] = []
+        if stack.model.routes:
+            server = self._extra_server(log)
+            host = f"{LOOPBACK}:{server.port}"
+            server.gateway = rest = Gateway(
+                routes(stack.model, stack.resources.refs, stack.parameters, host, stack.scope), runtime
+            )
+            served += [
+                ServedApi(f"{stack.scope.id_prefix}{api_id}", "REST", f"http://{host}", rest)
+                for api_id in sorted({route.api.logical_id for route in rest.routes})
+            ]
+        return served + self._http_apis(stack, runtime, log)
+
     def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        while self._servers:
+            self._servers.pop().stop()
         if self._endpoint is not None:
             self._endpoint.stop()
             self._endpoint = None

@@ -1,10 +1,11 @@
 """The files a running local stack leaves in ``LOCAL_STATE_DIR`` (``.local/``, git-ignored).
 
 ``demo-client.json``: what an integrator needs to call the stack (client id and secret of the
-throwaway demo client, token and API URLs, the AWS endpoint).  ``stack.json``: what
-``python -m local.invoke`` needs to run a function against the running stack (endpoint,
-parameter values, physical ids); it holds no secret.  Both are written atomically, readable by
-the owner only, and removed when the stack stops.
+throwaway demo client, token and API URLs -- ``api_urls`` names every served API's base URL --, the
+AWS endpoint).  ``stack.json``: what ``python -m local.invoke`` needs to run a function against the
+running stack (endpoint, parameter values, physical ids) and every API's base URL (``api_urls``); it
+holds no secret.  Both are written atomically, readable by the owner only, and removed when the
+stack stops.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class StackState:
     parameters: Mapping[str, str]
     refs: Mapping[str, str]
     function_log_level: str
+    api_urls: Mapping[str, str] = field(default_factory=dict)  # every served API's base URL, by name
     pid: int = field(default_factory=os.getpid)
 
     def to_json(self) -> dict[str, Any]:
@@ -44,6 +46,7 @@ class StackState:
             parameters={str(k): str(v) for k, v in data["parameters"].items()},
             refs={str(k): str(v) for k, v in data["refs"].items()},
             function_log_level=str(data["function_log_level"]),
+            api_urls={str(k): str(v) for k, v in (data.get("api_urls") or {}).items()},
             pid=int(data["pid"]),
         )
 

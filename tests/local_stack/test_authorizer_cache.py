@@ -10,7 +10,7 @@ RESULT = AuthorizerResult("client-a", {"Version": "2012-10-17", "Statement": []}
 
 def test_a_result_is_served_until_the_ttl_has_passed() -> None:
     clock = FakeClock(1_800_000_000.0)
-    cache = AuthorizerCache(clock)
+    cache: AuthorizerCache[AuthorizerResult] = AuthorizerCache(clock)
     cache.put("k", RESULT, ttl=300)
     clock.now += 299.9
     assert cache.get("k") is RESULT
@@ -18,7 +18,7 @@ def test_a_result_is_served_until_the_ttl_has_passed() -> None:
 
 def test_a_result_expires_when_the_ttl_has_passed() -> None:
     clock = FakeClock(1_800_000_000.0)
-    cache = AuthorizerCache(clock)
+    cache: AuthorizerCache[AuthorizerResult] = AuthorizerCache(clock)
     cache.put("k", RESULT, ttl=300)
     clock.now += 300
     assert cache.get("k") is None
@@ -26,14 +26,14 @@ def test_a_result_expires_when_the_ttl_has_passed() -> None:
 
 
 def test_a_ttl_of_zero_caches_nothing() -> None:
-    cache = AuthorizerCache(FakeClock(1_800_000_000.0))
+    cache: AuthorizerCache[AuthorizerResult] = AuthorizerCache(FakeClock(1_800_000_000.0))
     cache.put("k", RESULT, ttl=0)
     assert cache.get("k") is None
 
 
 def test_storing_again_restarts_the_ttl() -> None:
     clock = FakeClock(1_800_000_000.0)
-    cache = AuthorizerCache(clock)
+    cache: AuthorizerCache[AuthorizerResult] = AuthorizerCache(clock)
     cache.put("k", RESULT, ttl=10)
     clock.now += 8
     cache.put("k", RESULT, ttl=10)
@@ -42,7 +42,7 @@ def test_storing_again_restarts_the_ttl() -> None:
 
 
 def test_the_oldest_entry_goes_first_when_full() -> None:
-    cache = AuthorizerCache(FakeClock(1_800_000_000.0), max_entries=2)
+    cache: AuthorizerCache[AuthorizerResult] = AuthorizerCache(FakeClock(1_800_000_000.0), max_entries=2)
     for key in ("a", "b", "c"):
         cache.put(key, RESULT, ttl=60)
     assert cache.get("a") is None

@@ -14,6 +14,7 @@ import pytest
 
 from local.authorizer_cache import AuthorizerCache
 from local.gateway import ApiConfig, AuthorizerConfig, Gateway, GatewayResponse, Route
+from local.identity_source import IdentitySources
 from local.lambda_runtime import FunctionError
 from local.proxy_event import ApiIdentity, HttpRequest
 from tests.support.clock import FakeClock
@@ -350,8 +351,7 @@ def test_a_request_authorizer_needs_every_identity_source(functions: FakeFunctio
         "AuthorizerFunction",
         "REQUEST",
         ttl=60,
-        identity_headers=("X-Key",),
-        identity_query_strings=("tenant",),
+        identity=IdentitySources(headers=("X-Key",), query_strings=("tenant",)),
     )
     gateway = Gateway(sample_routes(request_authorizer), functions)
     assert gateway.handle(HttpRequest("GET", "/orders", headers=(("X-Key", "k"),))).response.status == 401
@@ -431,3 +431,77 @@ def _raise(error: Exception) -> Callable[[dict[str, Any]], Any]:
         raise error
 
     return handler
+
+
+PER_ROUTE = AuthorizerConfig(
+    "PerRoute",
+    "AuthorizerFunction",
+    "REQUEST",
+    ttl=300,
+    identity=IdentitySources(headers=("Authorization",), context=("httpMethod", "resourcePath")),
+)
+
+
+def test_a_request_authorizer_keyed_on_method_and_resource_caches_one_answer_per_route(
+    functions: FakeFunctions, clock: FakeClock
+) -> None:
+    gateway = Gateway(sample_routes(PER_ROUTE), functions, cache=AuthorizerCache(clock), clock=clock)
+    gateway.handle(HttpRequest("GET", "/orders/1", headers=bearer()))
+    gateway.handle(HttpRequest("GET", "/orders/2", headers=bearer()))  # same (token, GET, /orders/{id})
+    gateway.handle(HttpRequest("GET", "/orders", headers=bearer()))  # another resource
+    gateway.handle(HttpRequest("POST", "/orders", headers=bearer()))  # another method
+    assert gateway.authorizer_calls == 3
+    assert gateway.handle(HttpRequest("GET", "/orders/3", headers=bearer())).authorizer == "cached"
+
+
+def test_the_request_event_carries_the_resource_the_spelled_path_and_stage_variables(
+    functions: FakeFunctions,
+) -> None:
+    api = ApiConfig(
+        SAMPLE.logical_id, SAMPLE.identity, SAMPLE.gateway_responses, {"partnerauthApi": "orders"}
+    )
+    routes = [Route(api, "GET", "/orders/{id}", "OrdersFunction", PER_ROUTE)]
+    Gateway(routes, functions).handle(HttpRequest("GET", "/orders/7/", headers=bearer()))
+    (event,) = functions.called("AuthorizerFunction")
+    assert event["type"] == "REQUEST"
+    # a trailing slash routes to the resource; the ARN and path keep the caller's spelling
+    assert event["methodArn"] == f"{ARN}/GET/orders/7/"
+    assert (event["resource"], event["path"], event["httpMethod"]) == ("/orders/{id}", "/orders/7/", "GET")
+    assert event["requestContext"]["resourcePath"] == "/orders/{id}"
+    assert event["pathParameters"] == {"id": "7"}
+    assert event["stageVariables"] == {"partnerauthApi": "orders"}
+    assert functions.called("OrdersFunction")[0]["stageVariables"] == {"partnerauthApi": "orders"}
+
+
+def test_without_stage_variables_the_events_say_null(gateway: Gateway, functions: FakeFunctions) -> None:
+    gateway.handle(HttpRequest("GET", "/orders", headers=bearer()))
+    assert functions.called("OrdersFunction")[0]["stageVariables"] is None
+
+
+def test_a_missing_stage_variable_source_is_401_without_a_call(functions: FakeFunctions) -> None:
+    authorizer = AuthorizerConfig(
+        "Stage",
+        "AuthorizerFunction",
+        "REQUEST",
+        ttl=300,
+        identity=IdentitySources(headers=("Authorization",), stage_variables=("partnerauthApi",)),
+    )
+    response = Gateway(sample_routes(authorizer), functions).handle(
+        HttpRequest("GET", "/orders", headers=bearer())
+    )
+    assert response.response.status == 401
+    assert functions.called("AuthorizerFunction") == []
+
+
+def test_an_unknown_rest_context_variable_is_refused() -> None:
+    with pytest.raises(ValueError, match="context variables"):
+        AuthorizerConfig("X", "F", "REQUEST", ttl=0, identity=IdentitySources(context=("routeKey",)))
+
+
+def test_a_trailing_slash_is_served_by_the_resource_with_the_cached_policy_evaluated_as_spelled(
+    gateway: Gateway, functions: FakeFunctions
+) -> None:
+    # the fake authorizer allows GET/orders and GET/orders/*: GET/orders/ matches the second pattern
+    assert gateway.handle(HttpRequest("GET", "/orders/", headers=bearer())).response.status == 200
+    assert functions.called("OrdersFunction")[0]["resource"] == "/orders"
+    assert functions.called("AuthorizerFunction")[0]["methodArn"] == f"{ARN}/GET/orders/"

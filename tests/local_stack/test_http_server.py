@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from local.config import PortInUseError
 from local.gateway import ApiConfig, AuthorizerConfig, Gateway, Route
 from local.http_server import LocalHttpServer, printable, request_log
 from local.proxy_event import ApiIdentity
@@ -74,8 +75,14 @@ def test_a_request_is_answered_and_logged_once_with_method_path_status_and_clien
     status, headers, _ = request(server, "GET", "/orders", headers={"Authorization": f"Bearer {TOKEN}"})
     assert status == 200
     assert headers["X-Echo"] == "/orders"
-    ((method, path, logged_status, millis, client_id),) = logged
-    assert (method, path, logged_status, client_id) == ("GET", "/orders", 200, "client-a")
+    ((method, path, logged_status, millis, client_id, authorizer),) = logged
+    assert (method, path, logged_status, client_id, authorizer) == (
+        "GET",
+        "/orders",
+        200,
+        "client-a",
+        "called",
+    )
     assert millis >= 0
 
 
@@ -96,6 +103,7 @@ def test_the_written_log_line_holds_no_credential(server: LocalHttpServer) -> No
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
     assert lines[0].endswith("POST /oauth2/token 200 " + lines[0].split()[-2] + " client=client-c")
+    assert lines[1].endswith(" client=client-a auth=called")
     assert "pacs_very-secret" not in stream.getvalue()
     assert TOKEN not in stream.getvalue()
 
@@ -130,3 +138,15 @@ def test_a_malformed_request_is_refused_and_its_request_line_not_logged(
 def test_printable_escapes_control_characters_and_bounds_length() -> None:
     assert printable("/a\nb\x1b") == "/a\\nb\\x1b"
     assert len(printable("/" + "x" * 500)) == 203
+
+
+def test_the_listen_queue_fits_sixteen_concurrent_clients() -> None:
+    # benchmarks/load_local_stack.py opens 16 connections at once; socketserver's default queue is 5
+    assert LocalHttpServer.request_queue_size >= 16
+
+
+def test_a_port_in_use_names_the_port_and_the_variable_to_change(server: LocalHttpServer) -> None:
+    with pytest.raises(PortInUseError) as caught:
+        LocalHttpServer(server.port, None, lambda *_: None, setting="EXTRA_API_PORT")
+    assert (caught.value.port, caught.value.variable) == (server.port, "EXTRA_API_PORT")
+    assert f"port {server.port} is in use (EXTRA_API_PORT)" in str(caught.value)
