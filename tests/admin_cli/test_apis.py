@@ -40,18 +40,9 @@ MOTO_CALLER_ARN = "arn:aws:sts::123456789012:user/moto"  # what moto's STS GetCa
 
 
 @pytest.fixture
-def apis_table(tables: dict[str, str], dynamodb_client: Any) -> str:
-    """The template's ApisTable (partition key ``name``, S)."""
-    if "ApisTable" in tables:
-        return tables["ApisTable"]
-    # Until template.yaml declares ApisTable (issue 12, the lead's part): the key DESIGN.md gives it.
-    dynamodb_client.create_table(
-        TableName="ApisTable",
-        KeySchema=[{"AttributeName": "name", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "name", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return "ApisTable"
+def apis_table(tables: dict[str, str]) -> str:
+    """The template's ApisTable (partition key ``name``, S), created as template.yaml defines it."""
+    return tables["ApisTable"]
 
 
 @pytest.fixture

@@ -295,9 +295,10 @@ def test_each_request_is_logged_once_without_secrets_or_tokens(stack: StackProce
     output = stack.output()
     new_lines = output[len(before) :].splitlines()
     assert len(new_lines) == 1
-    method, logged_path, status, latency, client = new_lines[0].split()[1:]
+    method, logged_path, status, latency, client, authorizer = new_lines[0].split()[1:]
     # an unknown order: the backend answers 404, and the line says so
     assert (method, logged_path, status, client) == ("GET", path, "404", f"client={stack.demo['client_id']}")
+    assert authorizer in ("auth=called", "auth=cached")
     assert latency.endswith("ms")
     assert "POST /oauth2/token 200" in output
     assert "marker=1" not in output
@@ -307,6 +308,64 @@ def test_each_request_is_logged_once_without_secrets_or_tokens(stack: StackProce
     banner, _, requests_and_schedule = output.partition("One line per request follows.")
     assert stack.demo["client_secret"] in banner
     assert stack.demo["client_secret"] not in requests_and_schedule
+
+
+# -- the HTTP sample API (payload 2.0, simple responses, answers cached per route key) ----------------
+
+
+def http_api(stack: StackProcess) -> str:
+    return str(stack.stack["api_urls"]["SampleHttpApi"])
+
+
+def authorizer_answers(stack: StackProcess, since: str) -> list[str]:
+    """``called`` / ``cached`` for each request logged after ``since`` whose route has an authorizer."""
+    lines = stack.output()[len(since) :].splitlines()
+    return [line.rsplit("auth=", 1)[1] for line in lines if " auth=" in line]
+
+
+def test_every_api_has_its_base_url_in_the_state_files(stack: StackProcess) -> None:
+    urls = stack.stack["api_urls"]
+    assert urls["SampleApi"] == urls["AuthApi"] == stack.demo["api_url"]  # where it always was
+    assert urls["SampleHttpApi"].endswith("/dev")  # an HTTP API's URL holds its stage
+    assert len({urls["SampleApi"], urls["SampleHttpApi"].removesuffix("/dev")}) == 2  # a port of its own
+    assert stack.demo["api_urls"] == urls
+    for url in urls.values():
+        assert url in stack.output()  # the banner prints every API's base URL
+
+
+def test_the_http_api_lets_a_token_with_the_scope_read(stack: StackProcess) -> None:
+    client = session(stack, "shipments:read")
+    listed = client.get(f"{http_api(stack)}/shipments", timeout=10)
+    assert listed.status_code == 200
+    # the backend sees the authorizer's context (requestContext.authorizer.lambda), never the token
+    assert listed.json()["caller"]["client_id"] == stack.demo["client_id"]
+    assert listed.json()["caller"]["scope"] == "shipments:read"
+
+
+def test_the_http_api_refuses_a_route_without_its_scope_with_403(stack: StackProcess) -> None:
+    client = session(stack, "shipments:read")
+    refused = client.post(f"{http_api(stack)}/shipments/s-2001/cancel", timeout=10)
+    assert refused.status_code == 403
+    assert refused.json() == {"message": "Forbidden"}  # HTTP APIs answer isAuthorized: false so
+
+
+def test_the_http_api_without_a_token_is_401_without_calling_the_authorizer(stack: StackProcess) -> None:
+    before = stack.output()
+    missing = requests.get(f"{http_api(stack)}/shipments", timeout=10)
+    assert missing.status_code == 401
+    assert missing.json() == {"message": "Unauthorized"}
+    assert authorizer_answers(stack, before) == []
+
+
+def test_the_http_api_reuses_a_cached_answer_per_route_key(stack: StackProcess) -> None:
+    # identity sources: the Authorization header and $context.routeKey -> one answer per (token, route key)
+    client = session(stack, "shipments:read")
+    api = http_api(stack)
+    before = stack.output()
+    for path in ("/shipments/s-2001", "/shipments/s-2002", "/shipments", "/shipments/s-9"):
+        assert client.get(f"{api}{path}", timeout=10).status_code in (200, 404)
+    # GET /shipments/{id} called, then cached; GET /shipments called; GET /shipments/{id} cached again
+    assert authorizer_answers(stack, before) == ["called", "cached", "called", "cached"]
 
 
 def test_timings_the_rotation_function_refuses_stop_the_start_with_its_reason(tmp_path: Path) -> None:
@@ -346,6 +405,7 @@ EVENT_FUNCTIONS = {
     "jwks-": "JwksFunction",
     "discovery-": "JwksFunction",
     "sample-api-": "SampleApiFunction",
+    "http-api-": "SampleHttpApiFunction",
 }
 # What each sample does against a fresh local stack.  The authorizer samples carry a placeholder token:
 # 401, which every event type answers with "Unauthorized" (403 is only for a valid token short of scope).
@@ -370,6 +430,9 @@ EXPECTED: dict[str, Callable[[int, Any], bool]] = {
     "discovery-request.json": lambda status, out: status == 0 and "token_endpoint" in json.loads(out["body"]),
     "sample-api-get-order.json": lambda status, out: (
         status == 0 and json.loads(out["body"])["order"]["id"] == "o-1001"
+    ),
+    "http-api-list-shipments.json": lambda status, out: (
+        status == 0 and json.loads(out["body"])["caller"]["scope"] == "shipments:read"
     ),
 }
 EVENT_FILES = sorted(path.name for path in (REPO / "events").glob("*.json"))
