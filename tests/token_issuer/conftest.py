@@ -389,3 +389,76 @@ def partner_ed() -> PartnerKey:
 def stranger_rsa() -> PartnerKey:
     """Somebody else's key (another client's, or an attacker's)."""
     return PartnerKey(generate_signing_key(KeySpec.RS256))
+
+
+class CountingJwksFetcher:
+    """A partner's jwks_uri as the token function's JwksCache sees it: documents by URI, fetches counted."""
+
+    def __init__(self, documents: dict[str, Any] | None = None) -> None:
+        self.documents = dict(documents or {})
+        self.fetches: list[str] = []
+
+    def fetch(self, jwks_uri: str) -> Any:
+        from partnerauth.errors import JwksFetchError
+
+        self.fetches.append(jwks_uri)
+        if jwks_uri not in self.documents:
+            raise JwksFetchError("jwks fetch failed")
+        return self.documents[jwks_uri]
+
+
+@pytest.fixture
+def assertions_table(tables: dict[str, str], dynamodb_client: Any) -> str:
+    """ClientAssertionsTable, as template.yaml defines it."""
+    if "ClientAssertionsTable" not in tables:  # TEMPORARY until template.yaml declares it
+        dynamodb_client.create_table(
+            TableName="client-assertions",
+            AttributeDefinitions=[{"AttributeName": "assertion_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "assertion_id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        tables["ClientAssertionsTable"] = "client-assertions"
+    return tables["ClientAssertionsTable"]
+
+
+@pytest.fixture
+def partner_jwks_fetcher() -> CountingJwksFetcher:
+    return CountingJwksFetcher()
+
+
+@pytest.fixture
+def jwks_clock() -> FakeClock:
+    """The monotonic clock of the token function's JwksCache (ages of partners' key sets)."""
+    return FakeClock(1000.0)
+
+
+@pytest.fixture
+def assertion_endpoint(
+    token_module: ModuleType,
+    lambda_context: Any,
+    recording_dynamodb: RecordingClient,
+    recording_kms: RecordingClient,
+    clock: FakeClock,
+    jwks_clock: FakeClock,
+    partner_jwks_fetcher: CountingJwksFetcher,
+    assertions_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Endpoint:
+    """The deployed handler, its grant rebuilt by the same factory with the test's clocks, a fake
+    fetcher behind the real JwksCache for jwks_uri clients, and the real pepper."""
+    import dataclasses
+
+    from partnerauth.jwks_cache import JwksCache
+    from token_issuer.grant import build_grant
+
+    settings = dataclasses.replace(token_module.settings, client_assertions_table=assertions_table)
+    grant = build_grant(
+        settings,
+        dynamodb=recording_dynamodb,
+        kms=recording_kms,
+        fetch_pepper=token_module._pepper,
+        clock=clock,
+        jwks_uri_keys=JwksCache(partner_jwks_fetcher, clock=jwks_clock),
+    )
+    monkeypatch.setattr(token_module, "grant", grant)
+    return Endpoint(token_module, lambda_context)

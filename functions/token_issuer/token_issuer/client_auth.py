@@ -1,4 +1,5 @@
-"""Client credentials as presented: ``client_secret_basic`` or ``client_secret_post`` (RFC 6749 §2.3.1).
+"""Client credentials as presented: ``client_secret_basic`` or ``client_secret_post`` (RFC 6749 §2.3.1),
+or a signed JWT assertion, ``private_key_jwt`` (RFC 7523 §2.2, RFC 7521 §4.2).
 
 For HTTP Basic, RFC 6749 §2.3.1 says the client id and the secret are each encoded with
 ``application/x-www-form-urlencoded`` *before* they are joined with ``:`` and base64-encoded,
@@ -28,6 +29,7 @@ class AuthMethod(StrEnum):
 
     CLIENT_SECRET_BASIC = "client_secret_basic"
     CLIENT_SECRET_POST = "client_secret_post"
+    PRIVATE_KEY_JWT = "private_key_jwt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,15 @@ class ClientCredentials:
     client_id: str
     secret: str = field(repr=False)
     method: AuthMethod = AuthMethod.CLIENT_SECRET_POST
+
+
+@dataclass(frozen=True, slots=True)
+class AssertionCredentials:
+    """A ``client_assertion`` (RFC 7521 §4.2), unread; ``client_id`` is the body parameter, if sent."""
+
+    assertion: str = field(repr=False)
+    client_id: str | None = None
+    method: AuthMethod = AuthMethod.PRIVATE_KEY_JWT
 
 
 def credentials(client_id: str, secret: str, method: AuthMethod) -> ClientCredentials:

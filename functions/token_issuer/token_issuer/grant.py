@@ -4,7 +4,9 @@ Order of checks (each a §5.2 error):
 
 1. ``grant_type`` is ``client_credentials``, else ``unsupported_grant_type`` (no store work for junk);
 2. the throttle for the presented id (429 while a delay is open), then client authentication
-   (``invalid_client``; every failure counts towards the throttle);
+   (``invalid_client``; every failure counts towards the throttle): a secret, or a ``private_key_jwt``
+   assertion (RFC 7523 §2.2; the presented id is its ``iss``, which must equal a ``client_id`` sent in
+   the body; an assertion that cannot be read names no id and is refused before any store work);
 3. the client is registered for this grant (RFC 7591 ``grant_types``), else ``unauthorized_client``;
 4. ``scope`` is well-formed (RFC 6749 §3.3) and within the client's scopes, else ``invalid_scope``;
    omitted, it defaults to all of the client's scopes (§3.3 allows a pre-defined default);
@@ -24,7 +26,16 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from partnerauth.access_token import AccessTokenRequest, IssuedToken, sign_access_token
+from partnerauth.assertion_authentication import AssertionAuthenticator
+from partnerauth.assertion_replay import AssertionReplayGuard
 from partnerauth.auth_throttle import AuthThrottle
+from partnerauth.client_assertion import (
+    AssertionFailure,
+    AssertionRejected,
+    AssertionRules,
+    ClientAssertion,
+    read_client_assertion,
+)
 from partnerauth.client_registry import (
     CLIENT_CREDENTIALS,
     AuthFailure,
@@ -33,10 +44,12 @@ from partnerauth.client_registry import (
     ClientRegistry,
 )
 from partnerauth.client_secrets import Hasher, LazySecretHasher
+from partnerauth.jwks_cache import JwksCache
+from partnerauth.jwks_fetch import HttpJwksFetcher
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey
 
-from .client_auth import AUTH_FAILED, ClientCredentials
+from .client_auth import AUTH_FAILED, AssertionCredentials, ClientCredentials
 from .oauth_errors import InvalidClient, InvalidScope, InvalidTarget, UnauthorizedClient, UnsupportedGrantType
 from .settings import TokenSettings
 from .signing_key_cache import DEFAULT_TTL, CachedSigningKey
@@ -95,17 +108,23 @@ class ClientCredentialsGrant:
         signing_keys: SigningKeySource,
         policy: GrantPolicy,
         clock: Callable[[], float] = time.time,
+        assertions: AssertionAuthenticator | None = None,
     ) -> None:
         self._registry = registry
         self._throttle = throttle
         self._signing_keys = signing_keys
         self._policy = policy
         self._clock = clock
+        self._assertions = assertions
 
     def issue(self, request: TokenRequest, issuer: str) -> TokenGranted:
         if request.grant_type != CLIENT_CREDENTIALS:
             raise UnsupportedGrantType("only client_credentials is supported", reason="grant_type")
-        client = self._authenticate(request.credentials)
+        presented = request.credentials
+        if isinstance(presented, AssertionCredentials):
+            client = self._authenticate_assertion(presented, issuer)
+        else:
+            client = self._authenticate(presented)
         if CLIENT_CREDENTIALS not in client.grant_types:
             raise UnauthorizedClient(
                 "the client may not use the client_credentials grant", client_id=client.client_id
@@ -138,6 +157,37 @@ class ClientCredentialsGrant:
             ) from None
         self._throttle.record_success(presented.client_id, state)
         return client
+
+    def _authenticate_assertion(self, presented: AssertionCredentials, issuer: str) -> Client:
+        """``private_key_jwt``: the same throttle, the same answer for every failure (RFC 7521 §4.2.1)."""
+        method = presented.method.value
+        try:
+            assertion = read_client_assertion(presented.assertion)
+        except AssertionRejected as rejected:
+            raise InvalidClient(AUTH_FAILED, reason=rejected.reason.value, auth_method=method) from None
+        client_id = assertion.client_id
+        if presented.client_id is not None and presented.client_id != client_id:
+            # RFC 7521 §4.2: a client_id sent alongside must identify the same client as the assertion.
+            raise InvalidClient(AUTH_FAILED, reason="client_id_mismatch", auth_method=method)
+        state = self._throttle.check(client_id)
+        try:
+            client = self._verified(assertion, issuer)
+        except AssertionRejected as failure:
+            self._throttle.record_failure(client_id)
+            raise InvalidClient(
+                AUTH_FAILED,
+                reason=failure.reason.value,
+                auth_method=method,
+                jti_sha256=_fingerprint(assertion.jti),
+                **_who(client_id, failure.reason),
+            ) from None
+        self._throttle.record_success(client_id, state)
+        return client
+
+    def _verified(self, assertion: ClientAssertion, issuer: str) -> Client:
+        if self._assertions is None:
+            raise AssertionRejected(AssertionFailure.NO_KEYS)
+        return self._assertions.authenticate(assertion, issuer)
 
     def _audience(self, client: Client, request: TokenRequest) -> str:
         if request.resource is not None:
@@ -174,14 +224,16 @@ def _granted_scopes(client: Client, scope: str | None) -> tuple[str, ...]:
     return requested
 
 
-def _who(client_id: str, reason: AuthFailure) -> dict[str, str]:
+def _who(client_id: str, reason: AuthFailure | AssertionFailure) -> dict[str, str]:
     """Log the id of a registered client; for an unknown one only a fingerprint, because a confused
     caller may have sent its secret as the id."""
-    if reason is AuthFailure.UNKNOWN_CLIENT:
-        return {
-            "client_id_sha256": hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-        }
+    if reason in (AuthFailure.UNKNOWN_CLIENT, AssertionFailure.UNKNOWN_CLIENT):
+        return {"client_id_sha256": _fingerprint(client_id)}
     return {"client_id": client_id}
+
+
+def _fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def build_grant(
@@ -193,6 +245,7 @@ def build_grant(
     clock: Callable[[], float] = time.time,
     key_cache_ttl: float = DEFAULT_TTL,
     hasher: Hasher | None = None,
+    jwks_uri_keys: JwksCache | None = None,
 ) -> ClientCredentialsGrant:
     """The grant and its collaborators, from settings and injected AWS clients (no I/O here).
     ``hasher`` replaces the pepper-keyed hasher (tests wrap one to count the work)."""
@@ -207,6 +260,15 @@ def build_grant(
     key_store = KeyStore(
         settings.signing_keys_table, dynamodb, kms_client=kms, kms_key_id=settings.kms_key_id, clock=clock
     )
+    assertions = None
+    if settings.client_assertions_table is not None:
+        assertions = AssertionAuthenticator(
+            registry,
+            jwks_uri_keys or JwksCache(HttpJwksFetcher()),
+            AssertionReplayGuard(settings.client_assertions_table, dynamodb),
+            AssertionRules(max_age=settings.client_assertion_max_age, leeway=settings.leeway),
+            clock,
+        )
     return ClientCredentialsGrant(
         registry,
         throttle,
@@ -215,4 +277,5 @@ def build_grant(
             max_token_lifetime=settings.max_token_lifetime, default_audience=settings.default_audience
         ),
         clock,
+        assertions,
     )

@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from partnerauth.client_assertion import DEFAULT_MAX_AGE
 from partnerauth.errors import ConfigurationError
+from partnerauth.verification import DEFAULT_LEEWAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +21,10 @@ class TokenSettings:
     issuer: str | None  # None: derived per request from the API Gateway domain and stage
     default_audience: str | None
     max_token_lifetime: int
+    # private_key_jwt (RFC 7523): the single-use jti records, how long an assertion is usable, clock skew
+    client_assertions_table: str | None = None
+    client_assertion_max_age: int = DEFAULT_MAX_AGE
+    leeway: int = DEFAULT_LEEWAY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TokenSettings:
