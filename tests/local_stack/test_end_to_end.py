@@ -162,7 +162,14 @@ def test_the_stack_serves_on_loopback_and_writes_the_demo_client(stack: StackPro
     assert stack.demo["api_url"].startswith("http://127.0.0.1:")
     assert stack.demo["aws_endpoint_url"].startswith("http://127.0.0.1:")
     assert stack.demo["client_secret"]
-    assert set(stack.demo["scopes"]) == {"orders:read", "orders:write", "inventory:read"}
+    # every scope of the REST sample API (ROUTE_SCOPES) and of the HTTP sample API (its API profile)
+    assert set(stack.demo["scopes"]) == {
+        "orders:read",
+        "orders:write",
+        "inventory:read",
+        "shipments:read",
+        "shipments:write",
+    }
 
 
 def test_discovery_names_the_local_issuer_and_its_endpoints(stack: StackProcess) -> None:
