@@ -468,8 +468,13 @@ class Handlers:
         token: str = reply.json()["access_token"]
         return token
 
-    def rotate(self, action: str) -> Any:
-        return self.rotation.lambda_handler({"action": action}, self.world.endpoint.context)
+    def rotate(self, action: str, **fields: str) -> Any:
+        return self.rotation.lambda_handler({"action": action, **fields}, self.world.endpoint.context)
+
+    def current_kid(self) -> str:
+        head = self.world.key_store.read_key_set().head
+        assert head is not None
+        return head.current_kid
 
 
 @pytest.fixture
@@ -539,6 +544,8 @@ def test_a_rotation_dying_after_any_step_leaves_tokens_issued_published_and_allo
     for crash_after in range(1, len(steps) + 1):
         if action == "reconcile":
             world.clock.advance(period)
+        else:  # past the window in which a rotate_now without kid is taken for a repeat of the last one
+            world.clock.advance(handlers.rotation.settings.schedule.min_publish_lead)
         before = handlers.issue()
         monkeypatch.setattr(handlers.rotation, "rotator", crashing_rotator(handlers, Faults(crash_after)))
         # When the run dies right after that step (the handler counts the failure and re-raises)
@@ -572,7 +579,8 @@ class PublishedByHandler:
 def test_rotate_now_signs_with_a_published_key_but_a_second_one_right_after_waits_for_the_cooldown(
     handlers: Handlers,
 ) -> None:
-    """``rotate_now`` makes the published ``next`` key sign: nothing is refused.  A second one right after
+    """``rotate_now`` makes the published ``next`` key sign: nothing is refused.  Repeated at once without a
+    ``kid`` (a retry after a lost answer) it changes nothing.  A second one that names the current ``kid``
     promotes the ``next`` key the first one just made, which verifiers' copies do not hold yet: its tokens
     are 401 (never 500) until the authorizer may refetch, once ``JWKS_COOLDOWN`` has passed."""
     app, world = handlers.authorizer, handlers.world
@@ -590,8 +598,18 @@ def test_rotate_now_signs_with_a_published_key_but_a_second_one_right_after_wait
     assert handlers.rotate("rotate_now")["ok"] is True
     assert outcome(handlers.issue()) == "allow"
     assert fetcher.fetches == 1
-    # When a second one follows at once: the key it promotes was published a moment ago
-    assert handlers.rotate("rotate_now")["ok"] is True
+    # When it is repeated at once, as a retry would: nothing changes, nothing is refused
+    promoted = handlers.current_kid()
+    assert handlers.rotate("rotate_now") == {
+        "ok": True,
+        "action": "rotate_now",
+        "transitions": [],
+        "message": handlers.rotation.REPEAT_MESSAGES["rotate_now"],
+    }
+    assert handlers.current_kid() == promoted
+    assert outcome(handlers.issue()) == "allow"
+    # When a second one names the current kid: the key it promotes was published a moment ago
+    assert handlers.rotate("rotate_now", kid=promoted)["ok"] is True
     fresh = handlers.issue()
     assert outcome(fresh) == "401"  # RFC 6750 §3.1 invalid_token (unknown kid), not a 500
     jwks_clock.now += app.settings.jwks_cooldown - 1

@@ -107,7 +107,7 @@ def test_concurrent_runs_when_a_rotation_is_due_rotate_exactly_once(
     assert_consistent_key_set(dynamodb_client, signing_keys_table)
 
 
-def test_concurrent_emergency_rotations_each_leave_one_current_key(
+def test_concurrent_emergency_rotations_rotate_once_and_leave_one_current_key(
     run_concurrently: Callable[[str], list[list[Transition]]],
     store: KeyStore,
     dynamodb_client: Any,
@@ -117,8 +117,9 @@ def test_concurrent_emergency_rotations_each_leave_one_current_key(
     # Given eight operators pressing "rotate now" at the same moment
     KeyRotator(store, SCHEDULE, KeySpec.EDDSA, clock).reconcile()
     results = run_concurrently("rotate_now")
-    # Then each request rotated once (after losing races, on the newer state) and the set is consistent:
-    # current -> retired, next -> current, a new next
-    assert all(len(r) == 3 for r in results)
+    # Then one rotation commits (current -> retired, next -> current, a new next); the others, re-reading
+    # after losing the race, take it for the repeat it is: a second promotion would make a key sign that
+    # was published a moment ago
+    assert sorted(len(r) for r in results) == [0] * (THREADS - 1) + [3]
     assert_consistent_key_set(dynamodb_client, signing_keys_table)
-    assert sum(r.state is KeyState.RETIRED for r in store.list_keys()) == THREADS
+    assert sum(r.state is KeyState.RETIRED for r in store.list_keys()) == 1

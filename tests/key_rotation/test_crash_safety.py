@@ -101,7 +101,8 @@ SCENARIOS = {
     "revoke current": Scenario(
         bootstrapped,
         lambda r, k: r.revoke(k["current"]),
-        lambda s, k: k["current"] not in s and s[k["next"]] == "next" and shape(s) == ["current", "next"],
+        # the published next key signs in its place, and a fresh next key is published
+        lambda s, k: k["current"] not in s and s[k["next"]] == "current" and shape(s) == ["current", "next"],
         manual=True,
     ),
     "revoke next": Scenario(

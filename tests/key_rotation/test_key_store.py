@@ -377,9 +377,10 @@ def test_the_issuer_keeps_only_a_few_decrypted_keys(
 ) -> None:
     issuer = KeyStore(signing_keys_table, dynamodb_client, kms_client)
     rotator = KeyRotator(store, SCHEDULE, KeySpec.EDDSA, clock)
-    seen = set()
-    for _ in range(MAX_DECRYPTED_KEYS + 2):
-        rotator.rotate_now()
+    rotator.reconcile()
+    seen = {issuer.current_signing_key().kid}
+    for _ in range(MAX_DECRYPTED_KEYS + 1):
+        rotator.rotate_now(kid=issuer.current_signing_key().kid)  # named: each one a new rotation
         seen.add(issuer.current_signing_key().kid)
     assert len(seen) == MAX_DECRYPTED_KEYS + 2
     assert len(issuer._decrypted) == MAX_DECRYPTED_KEYS

@@ -142,16 +142,17 @@ def test_rotate_now_on_an_empty_table_bootstraps(rotator: KeyRotator, store: Key
     assert store.current_signing_key()
 
 
-def test_revoking_the_current_key_drops_it_and_signs_with_a_fresh_one(
+def test_revoking_the_current_key_drops_it_and_signs_with_the_published_next_key(
     rotator: KeyRotator, store: KeyStore, jwks_reader: KeyStore, clock: FakeClock
 ) -> None:
     first, upcoming = (t.kid for t in rotator.reconcile())
     token = issue(store.current_signing_key(), clock.now)
     done = rotator.revoke(first)
-    assert moves(done) == [("current", GONE), (NEW, "current")]
+    # the next key is in every verifier's copy already: nothing new signs (no unknown-kid window)
+    assert moves(done) == [("current", GONE), ("next", "current"), (NEW, "next")]
     assert done[0].reason is TransitionReason.REVOKED
-    fresh = store.current_signing_key()
-    assert states(store) == {fresh.kid: "current", upcoming: "next"}
+    assert store.current_signing_key().kid == upcoming
+    assert states(store) == {upcoming: "current", done[2].kid: "next"}
     # RFC 8725 §3.10 / RFC 7517 §4.5: a kid that is no longer published cannot verify a token
     with pytest.raises(KeyNotFound):
         verifier(jwks_reader.published_jwks(), clock).verify(token)
@@ -185,14 +186,18 @@ def test_revoking_an_unknown_or_malformed_kid_is_refused_and_changes_nothing(
     assert store.list_keys() == before
 
 
-def test_a_head_naming_a_vanished_current_key_is_repaired(
+def test_a_head_naming_a_vanished_current_key_is_repaired_with_the_published_next_key(
     rotator: KeyRotator, store: KeyStore, dynamodb_client: Any, signing_keys_table: str
 ) -> None:
     first, upcoming = (t.kid for t in rotator.reconcile())
     dynamodb_client.delete_item(TableName=signing_keys_table, Key={"kid": {"S": first}})
     done = rotator.reconcile()
-    assert [(t.from_state, t.to_state, t.reason) for t in done] == [(NEW, "current", TransitionReason.REPAIR)]
-    assert states(store) == {store.current_signing_key().kid: "current", upcoming: "next"}
+    assert [(t.from_state, t.to_state, t.reason) for t in done] == [
+        ("next", "current", TransitionReason.REPAIR),
+        (NEW, "next", TransitionReason.REPAIR),
+    ]
+    assert states(store) == {upcoming: "current", done[1].kid: "next"}
+    assert store.current_signing_key().kid == upcoming
 
 
 def test_a_key_the_head_does_not_name_is_retired_not_left_signing(
@@ -203,7 +208,9 @@ def test_a_key_the_head_does_not_name_is_retired_not_left_signing(
     head = store.read_key_set().head
     assert head is not None
     stray = generate_signing_key(KeySpec.EDDSA)
-    store._transact([store._put_new(store._key_item(stray, KeyState.NEXT, KeySpec.EDDSA, clock.now))])
+    store._transact(
+        [store._put_new(store._key_item(stray, KeyState.NEXT, KeySpec.EDDSA, clock.now))], "stray-write"
+    )
     # When reconciled / Then it is retired (still published for the grace: it might have been used)
     done = rotator.reconcile()
     assert [(t.kid, t.to_state, t.reason) for t in done] == [(stray.kid, "retired", TransitionReason.REPAIR)]

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from partnerauth.errors import ConfigurationError
+from partnerauth.jwks_cache import stale_if_error_for
 from partnerauth.key_lifecycle import RotationSchedule
+from partnerauth.key_store import MAX_PUBLISHED_KEYS
 
 DEFAULTS = RotationSchedule()
 
@@ -24,11 +26,39 @@ def test_the_defaults_are_valid_and_match_the_template_defaults() -> None:
 
 
 def test_publish_lead_must_cover_the_oldest_jwks_copy_a_verifier_may_hold() -> None:
-    # RFC 7517 §5 sets are cached: a verifier's copy is up to jwks_max_age old (+ API Gateway's cache)
-    schedule = dataclasses.replace(DEFAULTS, jwks_max_age=3_600, authorizer_cache_ttl=300, publish_lead=3_899)
+    # RFC 7517 §5 sets are cached: a verifier's copy is up to jwks_max_age old while the endpoint
+    # answers, and up to stale-if-error more while it fails (RFC 5861 §4): min(3600, 6 x max age);
+    # + API Gateway's cache
+    schedule = dataclasses.replace(DEFAULTS, jwks_max_age=3_600, authorizer_cache_ttl=300, publish_lead=7_499)
+    with pytest.raises(ConfigurationError, match="stale_if_error"):
+        schedule.validate()
+    assert dataclasses.replace(schedule, publish_lead=7_500).validate().min_publish_lead == 7_500
+
+
+@pytest.mark.parametrize(("max_age", "stale"), [(60, 360), (300, 1_800), (600, 3_600), (86_400, 3_600)])
+def test_the_stale_window_is_the_one_the_authorizer_and_the_jwks_response_use(
+    max_age: int, stale: int
+) -> None:
+    # One figure for the whole system: the rotation checks the lead against what verifiers really keep
+    schedule = dataclasses.replace(DEFAULTS, jwks_max_age=max_age)
+    assert schedule.stale_if_error == stale_if_error_for(max_age) == stale
+    assert schedule.min_publish_lead == max_age + stale + schedule.authorizer_cache_ttl
+
+
+def test_a_lead_shorter_than_the_stale_window_is_refused_even_when_it_covers_the_max_age() -> None:
+    # The lead that was accepted before issue 19 (max age + cache TTL): during a JWKS outage a verifier
+    # serving its stale copy would refuse the new key's tokens
+    schedule = dataclasses.replace(DEFAULTS, publish_lead=600 + 300)
     with pytest.raises(ConfigurationError, match="publish_lead"):
         schedule.validate()
-    assert dataclasses.replace(schedule, publish_lead=3_900).validate()
+
+
+def test_grace_over_period_must_leave_room_under_the_cap_on_published_keys() -> None:
+    # current + next + one per grace/period retired + one during a run, at most MAX_PUBLISHED_KEYS
+    fits = dataclasses.replace(DEFAULTS, period=86_401, grace=86_401 * (MAX_PUBLISHED_KEYS - 3))
+    assert fits.validate()
+    with pytest.raises(ConfigurationError, match="cap on published keys"):
+        dataclasses.replace(fits, grace=fits.grace + 1).validate()
 
 
 def test_grace_must_outlive_the_last_token_a_retired_key_signed() -> None:

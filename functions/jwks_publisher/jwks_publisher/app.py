@@ -2,10 +2,16 @@
 
 No KMS client and no decrypt rights: :meth:`KeyStore.published_jwks` reads public JWKs only.
 
-``Cache-Control: max-age`` on the JWKS is ``JWKS_MAX_AGE``.  The rotation publishes a key
-``PUBLISH_LEAD`` before it signs, and ``PUBLISH_LEAD`` must exceed ``JWKS_MAX_AGE`` (checked by the
-rotation's schedule), so a verifier whose cached copy is as old as allowed already has the key.
-Nothing is cached in this function's memory, so the header is the whole staleness budget.
+The JWKS carries ``Cache-Control: public, max-age=JWKS_MAX_AGE, stale-if-error=S`` and an
+``ETag`` (``If-None-Match`` gets 304): see :func:`responses.jwks_response`.  The rotation publishes
+a key ``PUBLISH_LEAD`` before it signs, and ``PUBLISH_LEAD >= JWKS_MAX_AGE + S + AuthorizerCacheTtl``
+(checked by the rotation's schedule), so a verifier whose copy is as old as our headers allow
+already has the key.  Nothing is cached in this function's memory, so the headers are the whole
+staleness budget.
+
+An item of the table that cannot be read is left out of the set (never a 500 for the others),
+logged with its kid and a fixed reason, and counted: ``MalformedSigningKeyItems`` (alarm) or
+``UnknownStateSigningKeyItems`` (a newer version's state, left alone: forward compatibility).
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from partnerauth.key_store import KeyStore
+from partnerauth.key_store import KeyStore, SkippedItem
 from partnerauth.server_metadata import JWKS_PATH, METADATA_PATH, authorization_server_metadata, issuer_for
 
-from .responses import JWK_SET, cached_json, failure_response
+from .responses import cached_json, failure_response, jwks_response
 from .settings import PublisherSettings
 
 settings = PublisherSettings.from_env()
@@ -30,15 +36,28 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
-key_store = KeyStore(settings.signing_keys_table, boto3.client("dynamodb"))
+
+
+def report_skipped(item: SkippedItem) -> None:
+    """An unreadable item: its kid (or a fingerprint) and a fixed reason, never its content."""
+    logger.warning("signing-key item skipped", extra={"kid": item.label, "reason": item.reason})
+    name = "MalformedSigningKeyItems" if item.reason.malformed else "UnknownStateSigningKeyItems"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+key_store = KeyStore(settings.signing_keys_table, boto3.client("dynamodb"), on_skipped=report_skipped)
 
 
 @app.get(JWKS_PATH)
 def jwks() -> Response[str]:
     document = key_store.published_jwks()
-    logger.info("jwks served", extra={"kids": [key.get("kid") for key in document["keys"]]})
-    metrics.add_metric(name="JwksServed", unit=MetricUnit.Count, value=1)
-    return cached_json(document, settings.jwks_max_age if document["keys"] else 0, JWK_SET)
+    if_none_match = app.current_event.headers.get("If-None-Match")  # case-insensitive in Powertools 3
+    response = jwks_response(document, settings.jwks_max_age, if_none_match)
+    served = "JwksNotModified" if response.status_code == 304 else "JwksServed"
+    kids = [key.get("kid") for key in document["keys"]]
+    logger.info("jwks served", extra={"kids": kids, "status": response.status_code})
+    metrics.add_metric(name=served, unit=MetricUnit.Count, value=1)
+    return response
 
 
 @app.get(METADATA_PATH)

@@ -3,12 +3,18 @@
 Events (samples in ``events/``)::
 
     {"action": "reconcile"}                EventBridge Scheduler, hourly (template Input)
-    {"action": "rotate_now"}               emergency: a fresh key signs at once
-    {"action": "revoke", "kid": "<kid>"}   drop a key from the JWKS; a revoked current key is replaced
+    {"action": "rotate_now"}               emergency: the published next key signs at once
+    {"action": "rotate_now", "kid": "<kid>"}   the same, stated as "stop signing with <kid>"
+    {"action": "revoke", "kid": "<kid>"}   drop a key (or an unreadable item) from the table
 
-A malformed event is answered with ``{"ok": false, "error": ...}``; a store or KMS failure is
-counted and raised, so the scheduler retries and the errors alarm fires.  Logs carry the
-``kid``, never key material.
+Both manual actions are safe to repeat after a lost answer (``KeyRotator.rotate_now`` /
+``revoke``): a repeat answers ``ok`` with no transitions.  A malformed event is answered with
+``{"ok": false, "error": ...}``; so is an action the cap on published keys refuses
+(``published_key_limit``).  A store or KMS failure is counted and raised, so the scheduler
+retries and the errors alarm fires.  Items of the table that cannot be read are logged (kid and
+fixed reason, never content) and counted once per run: ``MalformedSigningKeyItems`` (alarm) or
+``UnknownStateSigningKeyItems`` (a newer version's state: forward compatibility).  Logs carry
+the ``kid``, never key material.
 """
 
 from __future__ import annotations
@@ -26,10 +32,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from partnerauth.algorithms import KeySpec
 from partnerauth.errors import ConfigurationError
 from partnerauth.jwk import MAX_KID_LENGTH
-from partnerauth.key_lifecycle import KeyRotator, RotationSchedule, Transition, UnknownKid
-from partnerauth.key_store import KeyState, KeyStore
+from partnerauth.key_lifecycle import KeyLimitReached, KeyRotator, RotationSchedule, Transition, UnknownKid
+from partnerauth.key_store import KeyState, KeyStore, SkippedItem, kid_label
 
 ACTIONS = ("reconcile", "rotate_now", "revoke")
+REPEAT_MESSAGES = {
+    "rotate_now": "nothing to do: the key was rotated already (a rotate_now without kid within the publish "
+    "lead of the last one is taken for a repeat of it; name the current kid to rotate again)",
+    "revoke": "nothing to do: the key was revoked already",
+}
 # Environment variable -> RotationSchedule field (all seconds; absent = the schedule's default).
 _TIMINGS = {
     "ROTATION_PERIOD": "period",
@@ -87,12 +98,12 @@ def parse_event(event: object) -> tuple[str, str | None]:
     action = event.get("action")
     if action not in ACTIONS:
         raise InvalidEvent("unknown_action", "action must be one of: reconcile, rotate_now, revoke")
-    if action != "revoke":
+    if action == "reconcile" or (action == "rotate_now" and "kid" not in event):
         return str(action), None
     kid = event.get("kid")
     if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
-        raise InvalidEvent("invalid_event", "revoke needs the kid of a published key")
-    return "revoke", kid
+        raise InvalidEvent("invalid_event", f"{action} needs the kid of a published key")
+    return str(action), kid
 
 
 settings = Settings.from_env(os.environ)
@@ -119,8 +130,31 @@ def record_transition(transition: Transition) -> None:
         metrics.add_metric(name="KeyRevocations", unit=MetricUnit.Count, value=1)
 
 
+skipped_this_run: dict[str, SkippedItem] = {}
+
+
+def note_skipped(item: SkippedItem) -> None:
+    """The store's observer: one entry per item and run (a run reads the table several times)."""
+    skipped_this_run[item.kid] = item
+
+
+def report_skipped() -> None:
+    """One log line per unreadable item (its kid or a fingerprint, and a fixed reason) and the count."""
+    for item in skipped_this_run.values():
+        logger.warning("signing-key item skipped", extra={"kid": item.label, "reason": item.reason})
+        name = "MalformedSigningKeyItems" if item.reason.malformed else "UnknownStateSigningKeyItems"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    skipped_this_run.clear()
+
+
 rotator = KeyRotator(
-    KeyStore(settings.table_name, boto3.client("dynamodb"), boto3.client("kms"), settings.kms_key_id),
+    KeyStore(
+        settings.table_name,
+        boto3.client("dynamodb"),
+        boto3.client("kms"),
+        settings.kms_key_id,
+        on_skipped=note_skipped,
+    ),
     settings.schedule,
     settings.key_spec,
     observer=record_transition,
@@ -130,7 +164,7 @@ rotator = KeyRotator(
 def _run(action: str, kid: str | None) -> list[Transition]:
     runs: dict[str, Callable[[], list[Transition]]] = {
         "reconcile": rotator.reconcile,
-        "rotate_now": rotator.rotate_now,
+        "rotate_now": lambda: rotator.rotate_now(kid=kid),
         "revoke": lambda: rotator.revoke(kid or ""),
     }
     return runs[action]()
@@ -147,13 +181,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("rejected key-rotation event", error=error.code)
         return {"ok": False, "error": error.code, "message": str(error)}
     logger.append_keys(action=action)
+    skipped_this_run.clear()
     try:
         transitions = _run(action, kid)
     except UnknownKid:
-        logger.warning("revoke named an unknown kid", kid=kid)
+        logger.warning("a manual action named an unknown kid", kid=kid_label(kid or ""))
         return {"ok": False, "action": action, "error": "unknown_kid", "message": "no such signing key"}
+    except KeyLimitReached as error:
+        metrics.add_metric(name="KeyRotationFailures", unit=MetricUnit.Count, value=1)
+        logger.error("refused by the cap on published keys")
+        return {"ok": False, "action": action, "error": "published_key_limit", "message": str(error)}
     except Exception:
         metrics.add_metric(name="KeyRotationFailures", unit=MetricUnit.Count, value=1)
         logger.exception("key rotation failed")
         raise
-    return {"ok": True, "action": action, "transitions": [t.as_dict() for t in transitions]}
+    finally:
+        report_skipped()
+    result: dict[str, Any] = {"ok": True, "action": action, "transitions": [t.as_dict() for t in transitions]}
+    if action != "reconcile" and not transitions:
+        result["message"] = REPEAT_MESSAGES[action]
+    return result

@@ -50,7 +50,16 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_AGE = 300.0
 DEFAULT_COOLDOWN = 30.0
-DEFAULT_STALE_IF_ERROR = 3600.0
+DEFAULT_STALE_IF_ERROR = 3600.0  # the most any set is served past its max age
+STALE_AGES = 6  # ...and at most this many max ages (the local stack's 60 s sets: 360 s)
+
+
+def stale_if_error_for(max_age: float) -> int:
+    """How long past ``max_age`` a JWK Set may be served while refreshes fail: ``min(3600,
+    6 x max_age)``.  One figure for the whole system: the authorizer's cache (its default here),
+    the JWKS response's ``stale-if-error`` (RFC 5861 §4, so HTTP caches agree) and the
+    rotation's publish lead (``publish_lead >= max_age + stale_if_error + authorizer cache TTL``)."""
+    return int(min(DEFAULT_STALE_IF_ERROR, STALE_AGES * max_age))
 
 
 @dataclass(frozen=True, slots=True)
