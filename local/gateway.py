@@ -21,8 +21,11 @@ authorizers"):
   or no Allow is ``403`` (ACCESS_DENIED); Allow passes ``principalId`` and the context (values as
   strings) to the backend as ``requestContext.authorizer``.
 
-Routing is :func:`local.routing.route_rest` (its docstring holds the model of path spellings: a
-trailing slash routes to the resource, the method ARN and ``path`` keep the spelling).  The REQUEST
+Routing is :func:`local.routing.route_rest`; its docstring (and docs/local-stack.md) holds the model of
+path spellings with its sources: one trailing slash routes to the resource while the method ARN and
+``path`` keep the caller's spelling (public reports: powertools-lambda-python#1552/#1609, chalice#65);
+empty segments match nothing; percent-encoding is decoded once per segment after splitting; letter
+case is significant; dot segments are not resolved.  The REQUEST
 authorizer event and the proxy event carry the API's stage variables (``null`` when it has none).
 
 Gateway responses take their status and headers from the template's ``GatewayResponses`` (e.g.
