@@ -1,7 +1,7 @@
 """Where the CLI's resources are: options, then environment, then the CloudFormation stack's outputs.
 
 Stack outputs used (template.yaml): ``ClientsTableName``, ``PepperSecretArn``, ``TokenUrl``,
-``ApisTableName``; stack parameters: ``MaxTokenLifetime``, ``TokenLifetime``.
+``ApisTableName``; stack parameters: ``MaxTokenLifetime``, ``TokenLifetime``, ``DefaultAudience``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import boto3  # type: ignore[import-untyped, unused-ignore]
 
 DEFAULT_MAX_TOKEN_LIFETIME = 3600  # template.yaml MaxTokenLifetime default
 DEFAULT_TOKEN_LIFETIME = 900  # template.yaml TokenLifetime default
+DEFAULT_AUDIENCE = "partner-api"  # template.yaml DefaultAudience default
 
 
 class ContextError(Exception):
@@ -85,6 +86,9 @@ class AwsContext:
 
     def default_token_lifetime(self) -> int:
         return int(self._parameter("TokenLifetime") or DEFAULT_TOKEN_LIFETIME)
+
+    def default_audience(self) -> str:
+        return self._parameter("DefaultAudience") or DEFAULT_AUDIENCE
 
     def token_url(self) -> str | None:
         return self._output("TokenUrl")

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from partnerauth.client_registry import (
+    CLIENT_SECRET,
+    PRIVATE_KEY_JWT,
     Client,
     ClientRegistry,
     ClientRegistryError,
@@ -20,7 +22,7 @@ from partnerauth.client_registry import (
 )
 from partnerauth.client_secrets import LazySecretHasher
 
-from . import apis
+from . import apis, key_commands
 from .aws_context import AwsContext, ContextError
 
 DEFAULT_OVERLAP = 7 * 86_400  # a week for the partner to deploy the new secret
@@ -62,6 +64,7 @@ def _client_lines(client: Client, now: float) -> list[str]:
         f"lifetime:    {client.token_lifetime} s",
         f"created:     {_when(client.created_at)}",
         f"updated:     {_when(client.updated_at)}",
+        *key_commands.key_lines(client, now),
         "secrets:",
     ]
     for secret in client.secrets:
@@ -93,6 +96,21 @@ def _show_issued(out: Output, issued: IssuedSecret, now: float, token_url: str |
     out.line()
     out.line(f"client_secret ({issued.secret_id}), shown once: hand it over now, it cannot be shown again:")
     out.line(f"  {issued.secret}")
+
+
+def _show_keyed(out: Output, client: Client, now: float, token_url: str | None) -> None:
+    """A new private_key_jwt client: its id and keys; there is no secret to show."""
+    if out.as_json:
+        document: dict[str, Any] = {"client": client.describe(now)}
+        if token_url:
+            document["token_endpoint"] = token_url
+        out.json(document)
+        return
+    out.line(f"Created client {client.client_id} ({client.client_name})")
+    for line in _client_lines(client, now):
+        out.line("  " + line)
+    if token_url:
+        out.line(f"  token URL:   {token_url}")
 
 
 def _words(values: Sequence[str] | None) -> list[str] | None:
@@ -128,12 +146,22 @@ def _parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="register a client; prints its first secret once")
     create.add_argument("--name", required=True, help="display name")
     create.add_argument("--scope", action="append", required=True, help="allowed scope (repeatable)")
-    create.add_argument("--audience", action="append", required=True, help="allowed audience (repeatable)")
+    create.add_argument(
+        "--audience",
+        action="append",
+        help="allowed audience (repeatable; default: the stack's DefaultAudience)",
+    )
     create.add_argument(
         "--lifetime", type=int, help="token lifetime in seconds (default: stack TokenLifetime)"
     )
     create.add_argument("--client-id", help="choose the id (default: generated)")
     create.add_argument("--secret-expires-in", type=int, help="the secret expires after this many seconds")
+    create.add_argument(
+        "--auth-method",
+        choices=(CLIENT_SECRET, PRIVATE_KEY_JWT),
+        help="a generated secret (default), or the partner's public keys (RFC 7523: --jwks-file/--jwks-uri)",
+    )
+    key_commands.add_key_source_options(create, required=False)
 
     commands.add_parser("list", help="all clients (no secrets)")
 
@@ -170,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="remove the client")
     delete.add_argument("client_id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    key_commands.add_commands(commands, DEFAULT_OVERLAP)
     apis.add_commands(commands)
     return parser
 
@@ -230,14 +259,20 @@ def _run(
     now = clock()
     command = args.command
     if command == "create":
-        issued = registry.create(
-            client_name=args.name,
-            scopes=_words(args.scope) or [],
-            audiences=_words(args.audience) or [],
-            token_lifetime=args.lifetime if args.lifetime is not None else context.default_token_lifetime(),
-            client_id=args.client_id,
-            secret_expires_at=_expiry(now, args.secret_expires_in),
-        )
+        metadata: dict[str, Any] = {
+            "client_name": args.name,
+            "scopes": _words(args.scope) or [],
+            "audiences": _words(args.audience) or [context.default_audience()],
+            "token_lifetime": args.lifetime
+            if args.lifetime is not None
+            else context.default_token_lifetime(),
+            "client_id": args.client_id,
+        }
+        if args.auth_method == PRIVATE_KEY_JWT or args.jwks_file is not None or args.jwks_uri is not None:
+            client = key_commands.create_with_keys(args, registry, **metadata)
+            _show_keyed(out, client, now, context.token_url())
+            return EXIT_OK
+        issued = registry.create(**metadata, secret_expires_at=_expiry(now, args.secret_expires_in))
         _show_issued(out, issued, now, context.token_url(), "Created")
     elif command == "list":
         _list(out, registry.list_clients(), now)
@@ -260,6 +295,8 @@ def _run(
             args.client_id, overlap=args.overlap, expires_at=_expiry(now, args.expires_in)
         )
         _show_issued(out, issued, now, context.token_url(), "Rolled the secret of")
+    elif command in key_commands.KEY_COMMANDS:
+        _show(out, key_commands.run(args, registry), now)
     elif command == "revoke-secret":
         _show(out, registry.revoke_secret(args.client_id, args.secret_id), now)
     else:  # delete
