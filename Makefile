@@ -89,9 +89,11 @@ format: venv ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-template-checks: validate ## sam validate --lint, cfn-lint, checkov (offline)
-	$(OFFLINE_AWS) $(CFN_LINT) -- template.yaml
-	$(OFFLINE_AWS) $(CHECKOV) --config-file .checkov.yaml --file template.yaml
+EXAMPLE_TEMPLATES := $(wildcard examples/*/template.yaml)
+
+template-checks: validate ## sam validate --lint, cfn-lint, checkov (offline); the examples' templates too
+	$(OFFLINE_AWS) $(CFN_LINT) -- template.yaml $(EXAMPLE_TEMPLATES)
+	$(OFFLINE_AWS) $(CHECKOV) --config-file .checkov.yaml --file template.yaml $(addprefix --file ,$(EXAMPLE_TEMPLATES))
 
 test: setup ## Everything CI runs: lint, template checks, sam build, pytest
 	$(MAKE) lint
@@ -123,6 +125,9 @@ build: venv tools ## sam build (no Docker: arm64 wheels via pip --platform)
 
 validate: tools ## sam validate --lint (offline: --lint needs no credentials)
 	$(OFFLINE_AWS) $(SAM) validate --lint --template-file template.yaml --region us-east-1
+	for example in $(EXAMPLE_TEMPLATES); do \
+		$(OFFLINE_AWS) $(SAM) validate --lint --template-file $$example --region us-east-1 || exit 1; \
+	done
 
 dev: venv ## Docker-free local stack (same as: .venv/bin/python -m local)
 	$(OFFLINE_AWS) $(PY) -m local
