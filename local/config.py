@@ -74,7 +74,7 @@ def _suggested(port: int) -> int:
 class LocalConfig:
     port: int = 3000
     aws_port: int = 3001
-    extra_api_port: int = 3002
+    extra_api_port: int | None = None  # None: PORT + 2, or any free port when PORT is 0
     rotation_interval: float = 60.0
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     function_log_level: str = "WARNING"
@@ -108,7 +108,10 @@ class LocalConfig:
 
     def extra_port(self, index: int) -> int:
         """The port of the ``index``-th API beyond the template's REST APIs (0: any free)."""
-        return self.extra_api_port + index if self.extra_api_port else 0
+        first = self.extra_api_port
+        if first is None:
+            first = self.port + 2 if 0 < self.port < 65534 else 0
+        return first + index if first else 0
 
     def parameters(self, issuer_url: str) -> dict[str, str]:
         """The template parameter values of the local stack (overrides win over local defaults)."""

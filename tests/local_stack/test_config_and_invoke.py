@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from local import invoke
-from local.config import REPO_ROOT, ConfigError, LocalConfig, parse_parameter_overrides
+from local.config import REPO_ROOT, ConfigError, LocalConfig, PortInUseError, parse_parameter_overrides
 from local.stack import LocalStack
 from local.stack_state import STACK_FILE, StackState, remove, write_json
 
@@ -26,6 +26,36 @@ def test_port_moves_the_aws_endpoint_with_it_unless_given() -> None:
     assert LocalConfig.from_environ({"PORT": "0"}).aws_port == 0
 
 
+def test_every_other_api_gets_its_own_port_after_port_and_aws_port() -> None:
+    assert [LocalConfig.from_environ({}).extra_port(i) for i in range(3)] == [3002, 3003, 3004]
+    assert LocalConfig.from_environ({"PORT": "8080"}).extra_port(1) == 8083
+    assert LocalConfig.from_environ({"EXTRA_API_PORT": "9100"}).extra_port(2) == 9102
+    # any free port when PORT is 0, also for a config built in code (tests, benchmarks)
+    assert LocalConfig.from_environ({"PORT": "0"}).extra_port(5) == 0
+    assert LocalConfig(port=0, aws_port=0).extra_port(0) == 0
+    assert LocalConfig(port=8080).extra_port(0) == 8082
+
+
+def test_the_example_stacks_are_every_examples_template(tmp_path: Path) -> None:
+    for name in ("b-api", "a-api"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "template.yaml").write_text("Resources: {}\n")
+    (tmp_path / "notes").mkdir()
+    config = LocalConfig(examples_dir=tmp_path)
+    assert config.example_templates() == [
+        tmp_path / "a-api" / "template.yaml",
+        tmp_path / "b-api" / "template.yaml",
+    ]
+    assert LocalConfig(examples_dir=None).example_templates() == []
+
+
+def test_a_port_in_use_error_names_the_port_and_the_variable() -> None:
+    error = PortInUseError(3002, "EXTRA_API_PORT")
+    assert str(error).startswith("port 3002 is in use (EXTRA_API_PORT)")
+    assert "make dev EXTRA_API_PORT=3102" in str(error)
+    assert isinstance(error, ConfigError)
+
+
 @pytest.mark.parametrize(
     "environ",
     [
@@ -33,6 +63,7 @@ def test_port_moves_the_aws_endpoint_with_it_unless_given() -> None:
         {"PORT": "70000"},
         {"PORT": "-1"},
         {"AWS_PORT": "x"},
+        {"EXTRA_API_PORT": "99999"},
         {"ROTATION_INTERVAL": "soon"},
         {"ROTATION_INTERVAL": "-5"},
         {"ROTATION_INTERVAL": "nan"},
@@ -102,7 +133,14 @@ def test_invoke_needs_a_function_and_an_event(capsys: pytest.CaptureFixture[str]
 
 def test_state_files_are_private_and_removed_only_by_the_stack_that_wrote_them(tmp_path: Path) -> None:
     state = StackState(
-        "http://127.0.0.1:3000", "http://127.0.0.1:3001", "template.yaml", {}, {}, "INFO", pid=1
+        "http://127.0.0.1:3000",
+        "http://127.0.0.1:3001",
+        "template.yaml",
+        {},
+        {},
+        "INFO",
+        api_urls={"SampleApi": "http://127.0.0.1:3000", "SampleHttpApi": "http://127.0.0.1:3002/dev"},
+        pid=1,
     )
     write_json(tmp_path / STACK_FILE, state.to_json())
     assert (tmp_path / STACK_FILE).stat().st_mode & 0o077 == 0  # the demo client's secret is in its sibling
