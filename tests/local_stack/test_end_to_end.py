@@ -375,6 +375,41 @@ def test_the_http_api_reuses_a_cached_answer_per_route_key(stack: StackProcess) 
     assert authorizer_answers(stack, before) == ["called", "cached", "called", "cached"]
 
 
+# -- an example stack attaching this stack's authorizer through its export -------------------------------
+
+
+def test_the_example_stack_is_served_behind_the_imported_authorizer(stack: StackProcess) -> None:
+    api = stack.stack["api_urls"]["inventory-api/InventoryApi"]
+    assert api.removeprefix("http://127.0.0.1:") not in (stack.demo["api_url"], http_api(stack))  # own port
+    assert requests.get(f"{api}/warehouses", timeout=10).status_code == 401  # no token: no call
+    assert requests.get(f"{api}/nowhere", timeout=10).status_code == 403  # Missing Authentication Token
+    # the API's profile (stage variable partnerauthApi: inventory) registered as an operator would
+    env = stack_environment(stack.state_dir, 0) | {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable, "-m", "tools.partnerauth_admin", "--endpoint-url", stack.demo["aws_endpoint_url"],
+            "--region", "us-east-1", "apis", "put", "inventory",
+            "--apis-table", stack.stack["refs"]["ApisTable"], "--audience", stack.demo["audience"],
+            "--routes", str(REPO / "examples/inventory-api/routes.json"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr.decode()
+    client = session(stack, "inventory:read")
+    listed = client.get(f"{api}/warehouses", timeout=10)
+    assert listed.status_code == 200, listed.text
+    assert (
+        client.put(f"{api}/warehouses/w-1/stock/sku-1", json={"quantity": 1}, timeout=10).status_code == 403
+    )
+
+
 def test_timings_the_rotation_function_refuses_stop_the_start_with_its_reason(tmp_path: Path) -> None:
     env = stack_environment(tmp_path, 0) | {"PARAMETER_OVERRIDES": "Grace=100"}
     completed = subprocess.run(
