@@ -205,6 +205,7 @@ def test_the_deployed_defaults_make_rsa_2048_keys(load_app: Callable[..., Module
     [
         ({"GRACE": "3600"}, "grace"),
         ({"PUBLISH_LEAD": "600", "JWKS_MAX_AGE": "600"}, "publish_lead"),
+        ({"PUBLISH_LEAD": "4499", "JWKS_MAX_AGE": "600"}, "stale_if_error"),  # 600 + 3600 + 300
         ({"ROTATION_PERIOD": "86400"}, "period"),
         ({"LEEWAY": "sixty"}, "LEEWAY"),
         ({"SIGNING_ALGORITHM": "HS256"}, "SIGNING_ALGORITHM"),
@@ -217,3 +218,75 @@ def test_a_configuration_that_could_reject_valid_tokens_fails_the_cold_start(
     with pytest.raises(ConfigurationError, match=message):
         load_app(**overrides)
     sys.modules.pop("key_rotation.app", None)
+
+
+# -- issue 19: unreadable items, repeated manual actions -------------------------------------------------
+PLANTED = "planted-content-never-logged"
+
+
+def test_an_unreadable_item_is_logged_by_kid_and_reason_and_counted_once_per_run(
+    app: ModuleType, capsys: pytest.CaptureFixture[str], dynamodb_client: Any, signing_keys_table: str
+) -> None:
+    invoke(app, event("rotation-scheduled.json"))
+    capsys.readouterr()
+    dynamodb_client.put_item(
+        TableName=signing_keys_table,
+        Item={"kid": {"S": "test"}, "state": {"S": "current"}, "public_jwk": {"S": "{" + PLANTED}},
+    )
+    dynamodb_client.put_item(
+        TableName=signing_keys_table, Item={"kid": {"S": "from-v2"}, "state": {"S": "staged"}}
+    )
+    # When the scheduled run and a rotate_now meet them (each reads the table several times)
+    assert invoke(app, event("rotation-scheduled.json"))["ok"] is True
+    assert invoke(app, event("rotation-rotate-now.json"))["ok"] is True
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines() if line.startswith("{")]
+    skipped = [
+        (line["kid"], line["reason"]) for line in lines if line.get("message") == "signing-key item skipped"
+    ]
+    # Then one line per item and run, with a fixed reason and never the item's content
+    assert sorted(skipped) == sorted([("test", "missing_attribute"), ("from-v2", "unknown_state")] * 2)
+    assert PLANTED not in captured.out + captured.err
+    per_run = [metric_values([line]) for line in lines if "_aws" in line]
+    assert [(v["MalformedSigningKeyItems"], v["UnknownStateSigningKeyItems"]) for v in per_run] == [
+        (1.0, 1.0)
+    ] * 2
+    # And the rotation function removes the malformed one when told to
+    removed = invoke(app, {"action": "revoke", "kid": "test"})
+    assert [(t["kid"], t["to"]) for t in removed["transitions"]] == [("test", "gone")]
+
+
+def test_a_repeated_manual_action_answers_ok_with_nothing_done(app: ModuleType, store: KeyStore) -> None:
+    invoke(app, event("rotation-scheduled.json"))
+    first = invoke(app, event("rotation-rotate-now.json"))
+    retired = first["transitions"][0]["kid"]
+    for payload in (event("rotation-rotate-now.json"), {"action": "rotate_now", "kid": retired}):
+        repeat = invoke(app, payload)
+        assert (repeat["ok"], repeat["transitions"]) == (True, [])
+        assert "rotated already" in repeat["message"]
+    assert invoke(app, {"action": "revoke", "kid": retired})["ok"] is True
+    again = invoke(app, {"action": "revoke", "kid": retired})
+    assert (again["ok"], again["transitions"], again["message"]) == (
+        True,
+        [],
+        "nothing to do: the key was revoked already",
+    )
+
+
+def test_rotate_now_with_a_kid_that_is_not_a_string_is_an_invalid_event(
+    app: ModuleType, store: KeyStore
+) -> None:
+    assert invoke(app, {"action": "rotate_now", "kid": 7})["error"] == "invalid_event"
+    assert store.list_keys() == []
+
+
+def test_the_cap_on_published_keys_is_an_error_result_not_a_crash(
+    app: ModuleType, store: KeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partnerauth import key_lifecycle
+
+    invoke(app, event("rotation-scheduled.json"))
+    monkeypatch.setattr(key_lifecycle, "MAX_PUBLISHED_KEYS", 2)
+    current = store.read_key_set().head.current_kid  # type: ignore[union-attr]
+    result = invoke(app, {"action": "rotate_now", "kid": current})
+    assert (result["ok"], result["error"]) == (False, "published_key_limit")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -182,3 +184,101 @@ def test_token_issuer_derives_the_same_issuer(
     )
     claims = jwt.decode(reply.json()["access_token"], options={"verify_signature": False})
     assert claims["iss"] == "https://authapi123.execute-api.us-east-1.amazonaws.com/dev"
+
+
+# -- issue 19: revalidation, unreadable items ------------------------------------------------------------
+def test_jwks_carries_an_etag_and_a_matching_if_none_match_gets_304_without_a_body(
+    jwks_endpoint: Endpoint, jwks_env: dict[str, str]
+) -> None:
+    full = jwks_endpoint.get(JWKS_PATH)
+    tag = full.header("ETag")
+    assert tag is not None
+    assert tag.startswith('"')
+    assert tag.endswith('"')  # RFC 9110 §8.8.3: a strong entity tag
+    # RFC 9110 §13.1.2: If-None-Match is compared weakly, any member of the list may match, * matches all
+    for header in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+        reply = jwks_endpoint.request("GET", JWKS_PATH, headers=(("If-None-Match", header),))
+        assert reply.status == 304, header
+        assert reply.body == b""
+        # RFC 9110 §15.4.5: the 304 carries what the 200 would have said about caching
+        assert reply.header("ETag") == tag
+        assert reply.header("Cache-Control") == full.header("Cache-Control")
+    for header in ('"other"', tag[:-2] + '"', "garbage" * 300):
+        reply = jwks_endpoint.request("GET", JWKS_PATH, headers=(("If-None-Match", header),))
+        assert reply.status == 200, header
+        assert reply.json() == full.json()
+
+
+def test_a_changed_key_set_has_another_etag(jwks_endpoint: Endpoint, key_store: KeyStore, clock: Any) -> None:
+    before = jwks_endpoint.get(JWKS_PATH)
+    head = key_store.read_key_set().head
+    assert head is not None
+    key_store.promote_next(head, generate_signing_key(KeySpec.ES256), KeySpec.ES256.value, clock(), 86_400)
+    reply = jwks_endpoint.request("GET", JWKS_PATH, headers=(("If-None-Match", str(before.header("ETag"))),))
+    assert reply.status == 200
+    assert reply.header("ETag") != before.header("ETag")
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"kid": {"S": "test"}},
+        {"kid": {"S": "k1"}, "state": {"S": "current"}, "alg": {"S": "RS256"}, "created_at": {"S": "soon"}},
+        {
+            "kid": {"S": "k2"},
+            "state": {"S": "retired"},
+            "alg": {"S": "RS256"},
+            "created_at": {"N": "1"},
+            "public_jwk": {"S": "{not json"},
+        },
+        {"kid": {"S": "k3"}, "state": {"S": "staged"}},
+    ],
+    ids=["only a kid", "created_at a string", "public_jwk not JSON", "unknown state"],
+)
+def test_an_unreadable_item_is_left_out_and_the_other_keys_are_served(
+    item: dict[str, Any],
+    jwks_module: ModuleType,
+    jwks_endpoint: Endpoint,
+    dynamodb_client: Any,
+    tables: dict[str, str],
+    session_keys: tuple[SigningKey, SigningKey],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    jwks_module.logger.registered_handler.stream = sys.stdout  # this test's captured stdout
+    dynamodb_client.put_item(TableName=tables["SigningKeysTable"], Item=item)
+    reply = jwks_endpoint.get(JWKS_PATH)
+    # never a 500 for the whole set because of one item
+    assert reply.status == 200
+    assert [key["kid"] for key in reply.json()["keys"]] == [key.kid for key in session_keys]
+    out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    skipped = [
+        (line["kid"], line["reason"]) for line in lines if line.get("message") == "signing-key item skipped"
+    ]
+    newer = item.get("state") == {"S": "staged"}
+    assert len(skipped) == 1
+    assert skipped[0][0] == item["kid"]["S"]
+    assert (skipped[0][1] == "unknown_state") is newer
+    assert "not json" not in out  # the item's content is never logged
+    metric = "UnknownStateSigningKeyItems" if newer else "MalformedSigningKeyItems"
+    assert any(metric in line for line in lines)
+
+
+def test_the_published_set_never_exceeds_the_cap(
+    jwks_endpoint: Endpoint, key_store: KeyStore, clock: Any
+) -> None:
+    from partnerauth.key_store import MAX_PUBLISHED_KEYS
+
+    for _ in range(MAX_PUBLISHED_KEYS):  # more than the rotation would ever publish (written directly)
+        head = key_store.read_key_set().head
+        assert head is not None
+        key_store.promote_next(
+            head, generate_signing_key(KeySpec.EDDSA), KeySpec.EDDSA.value, clock(), 86_400
+        )
+        clock.advance(1)
+    keys = jwks_endpoint.get(JWKS_PATH).json()["keys"]
+    assert len(keys) == MAX_PUBLISHED_KEYS
+    # the newest are kept: current, next, then retired newest first
+    head = key_store.read_key_set().head
+    assert head is not None
+    assert [k["kid"] for k in keys[:2]] == [head.current_kid, head.next_kid]

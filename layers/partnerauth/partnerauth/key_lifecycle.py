@@ -250,8 +250,7 @@ class KeyRotator:
                     return self.reconcile(at)
                 current, upcoming = key_set.current, key_set.next
                 if current is not None and upcoming is not None:
-                    self._make_room(key_set, at, adding=1)
-                    step = self._promote(head, at, TransitionReason.EMERGENCY)
+                    step = self._promote(head, at, TransitionReason.EMERGENCY, key_set=key_set)
                 else:
                     step = self._replace_current(key_set, at, TransitionReason.EMERGENCY)
                 return self._report(step) + self.reconcile(at)
@@ -295,7 +294,7 @@ class KeyRotator:
             return self._restore_head(key_set, at)
         if current is None or current.state is not KeyState.CURRENT:
             if upcoming is not None and upcoming.state is KeyState.NEXT:
-                return lambda: self._promote(head, at, TransitionReason.REPAIR, old="keep")
+                return lambda: self._promote(head, at, TransitionReason.REPAIR, old="keep", key_set=key_set)
             return lambda: self._replace_current(key_set, at, TransitionReason.REPAIR)
         if upcoming is None or upcoming.state is not KeyState.NEXT:
             return lambda: self._add_next(key_set, head, at)
@@ -360,14 +359,14 @@ class KeyRotator:
             and 0 <= at - head.rotated_now_at < self._schedule.min_publish_lead
         )
 
-    def _make_room(self, key_set: KeySet, at: int, adding: int) -> None:
+    def _make_room(self, key_set: KeySet, at: int, adding: int) -> list[Transition]:
         """Keep the published set at most :data:`MAX_PUBLISHED_KEYS` once ``adding`` more keys are
         published: remove retired keys whose every token has expired (retired ``min_grace`` ago,
         oldest first), or refuse with :class:`KeyLimitReached`."""
         live = published(key_set.keys.values(), at)
         excess = len(live) + adding - MAX_PUBLISHED_KEYS
         if excess <= 0:
-            return
+            return []
         spent = sorted(
             (
                 r
@@ -382,15 +381,17 @@ class KeyRotator:
             raise KeyLimitReached("publishing another key would pass the cap on published keys")
         for record in spent[:excess]:
             self._store.delete_retired(record.kid)
-            self._report([Transition(record.kid, KeyState.RETIRED, GONE, TransitionReason.KEY_LIMIT, at)])
+        reason = TransitionReason.KEY_LIMIT
+        return [Transition(r.kid, KeyState.RETIRED, GONE, reason, at) for r in spent[:excess]]
 
     # -------------------------------------------------------------------- steps
 
     def _bootstrap(self, key_set: KeySet, at: int) -> list[Transition]:
-        self._make_room(key_set, at, adding=2)
+        room = self._make_room(key_set, at, adding=2)
         current, upcoming = self._generate(self._key_spec), self._generate(self._key_spec)
         self._store.bootstrap(current, upcoming, self._key_spec, at, key_set.head_slot)
         return [
+            *room,
             Transition(current.kid, NEW, KeyState.CURRENT, TransitionReason.BOOTSTRAP, at),
             Transition(upcoming.kid, NEW, KeyState.NEXT, TransitionReason.BOOTSTRAP, at),
         ]
@@ -405,8 +406,7 @@ class KeyRotator:
         key_set: KeySet | None = None,
     ) -> list[Transition]:
         assert head.next_kid is not None  # noqa: S101 - only planned with a next key
-        if key_set is not None:
-            self._make_room(key_set, at, adding=1)
+        room = [] if key_set is None else self._make_room(key_set, at, adding=0 if old != "retire" else 1)
         new_next = self._generate(self._key_spec)
         self._store.promote_next(
             head,
@@ -422,17 +422,17 @@ class KeyRotator:
             Transition(new_next.kid, NEW, KeyState.NEXT, reason, at),
         ]
         if old == "retire":
-            return [Transition(head.current_kid, KeyState.CURRENT, KeyState.RETIRED, reason, at), *promoted]
-        if old in ("delete", "drop"):
-            return [Transition(head.current_kid, KeyState.CURRENT, GONE, reason, at), *promoted]
-        return promoted
+            promoted.insert(0, Transition(head.current_kid, KeyState.CURRENT, KeyState.RETIRED, reason, at))
+        elif old in ("delete", "drop"):
+            promoted.insert(0, Transition(head.current_kid, KeyState.CURRENT, GONE, reason, at))
+        return [*room, *promoted]
 
     def _add_next(self, key_set: KeySet, head: KeySetHead, at: int) -> list[Transition]:
-        self._make_room(key_set, at, adding=1)
+        room = self._make_room(key_set, at, adding=1)
         new_next = self._generate(self._key_spec)
         self._store.add_next(head, new_next, self._key_spec, at)
         reason = TransitionReason.SCHEDULED if head.next_kid is None else TransitionReason.REPAIR
-        return [Transition(new_next.kid, NEW, KeyState.NEXT, reason, at)]
+        return [*room, Transition(new_next.kid, NEW, KeyState.NEXT, reason, at)]
 
     def _replace_current(
         self, key_set: KeySet, at: int, reason: TransitionReason, *, unreadable: bool = False
@@ -444,7 +444,7 @@ class KeyRotator:
             old = "drop"
         else:
             old = ("delete" if reason is TransitionReason.REVOKED else "retire") if usable else "keep"
-        self._make_room(key_set, at, adding=0 if old in ("delete", "drop") else 1)
+        room = self._make_room(key_set, at, adding=0 if old in ("delete", "drop") else 1)
         fresh = self._generate(self._key_spec)
         self._store.replace_current(
             head,
@@ -457,10 +457,10 @@ class KeyRotator:
         )
         made = [Transition(fresh.kid, NEW, KeyState.CURRENT, reason, at)]
         if old == "retire":
-            return [Transition(head.current_kid, KeyState.CURRENT, KeyState.RETIRED, reason, at), *made]
-        if old in ("delete", "drop"):
-            return [Transition(head.current_kid, KeyState.CURRENT, GONE, reason, at), *made]
-        return made
+            made.insert(0, Transition(head.current_kid, KeyState.CURRENT, KeyState.RETIRED, reason, at))
+        elif old in ("delete", "drop"):
+            made.insert(0, Transition(head.current_kid, KeyState.CURRENT, GONE, reason, at))
+        return [*room, *made]
 
     def _revoke(self, key_set: KeySet, kid: str, at: int) -> list[Transition]:
         record, head = key_set.keys.get(kid), key_set.head
@@ -473,7 +473,7 @@ class KeyRotator:
         if kid == head.current_kid:
             upcoming = key_set.next
             if upcoming is not None:  # published already: verifiers hold it (RFC 7517 §5)
-                return self._promote(head, at, reason, old="drop" if skipped else "delete")
+                return self._promote(head, at, reason, old="drop" if skipped else "delete", key_set=key_set)
             return self._replace_current(key_set, at, reason, unreadable=skipped is not None)
         if kid == head.next_kid:
             self._store.drop_next(head, at, unreadable=skipped is not None)
