@@ -11,7 +11,7 @@ from partnerauth.errors import ConfigurationError, KeysUnavailable, Reason, Toke
 from partnerauth.jwk import VerificationKey
 from partnerauth.key_source import StaticKeySource
 from partnerauth.keys import SigningKey
-from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
+from partnerauth.verification import MAX_KNOWN_HEADERS, AccessTokenVerifier, IssuerPolicy
 
 from .conftest import AUDIENCE, ISSUER, JWKS_URI, NOW, TokenFactory, segment
 
@@ -512,3 +512,34 @@ def test_verified_token_is_read_only_and_its_repr_holds_no_claims(
         verified.scopes = frozenset({"admin"})  # type: ignore[misc]
     assert "jti-visible" in repr(verified)
     assert "secret-subject-value" not in repr(verified)
+
+
+# -- parsed headers of accepted tokens are remembered, byte for byte ---------------------------------
+
+
+def test_a_header_is_remembered_only_once_its_token_is_accepted(
+    make_token: TokenFactory, verifier: AccessTokenVerifier, stranger_key: SigningKey, rsa_key: SigningKey
+) -> None:
+    accepted = make_token()
+    forged = make_token(key=stranger_key, header={"kid": rsa_key.kid})  # same kid, another key
+    assert reason_of(verifier, forged) is Reason.BAD_SIGNATURE
+    assert verifier._known_headers == {}  # the cache is the subject of this test
+    verifier.verify(accepted)
+    assert list(verifier._known_headers) == [accepted.split(".")[0].encode()]
+
+
+def test_a_remembered_header_spelled_otherwise_is_parsed_and_judged_again(
+    make_token: TokenFactory, verifier: AccessTokenVerifier, rsa_key: SigningKey
+) -> None:
+    verifier.verify(make_token())
+    # the same members with a duplicate: other bytes, so the strict parser sees them (RFC 7515 §5.2)
+    duplicate = f'{{"alg":"RS256","typ":"at+jwt","kid":"{rsa_key.kid}","kid":"{rsa_key.kid}"}}'.encode()
+    assert reason_of(verifier, make_token(header=duplicate)) is Reason.MALFORMED
+    assert reason_of(verifier, make_token(header={"crit": ["exp"]})) is Reason.UNSUPPORTED_HEADER
+    assert len(verifier._known_headers) == 1
+
+
+def test_remembered_headers_are_bounded(make_token: TokenFactory, verifier: AccessTokenVerifier) -> None:
+    for index in range(MAX_KNOWN_HEADERS + 5):  # a header member that changes the bytes, not the meaning
+        verifier.verify(make_token(header={"x-n": index}))
+        assert len(verifier._known_headers) <= MAX_KNOWN_HEADERS

@@ -42,6 +42,7 @@ MAX_NUMERIC_DATE = 253_402_300_799
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §4 item 1
 # RFC 9068 §2.2: claims every access token carries.
 RFC9068_REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+MAX_KNOWN_HEADERS = 32  # parsed headers of accepted tokens kept (one per signing key and header form)
 # Headers whose semantics we implement when they appear in ``crit`` (RFC 7515 §4.1.11): none.
 UNDERSTOOD_CRITICAL_HEADERS: frozenset[str] = frozenset()
 
@@ -130,6 +131,7 @@ class AccessTokenVerifier:
         if not 0 <= leeway <= MAX_LEEWAY:
             raise ConfigurationError("leeway must be between 0 and 300 seconds")
         self._keys = keys
+        self._known_headers: dict[bytes, dict[str, Any]] = {}
         self._leeway = leeway
         self._clock = clock
         self._max_token_bytes = max_token_bytes
@@ -145,7 +147,7 @@ class AccessTokenVerifier:
     # -- the pipeline -------------------------------------------------------------------
 
     def _verify(self, token: object) -> VerifiedToken:
-        jws = parse_compact(token, self._max_token_bytes)
+        jws = parse_compact(token, self._max_token_bytes, known_headers=self._known_headers)
         alg, kid = _check_header(jws.header)
         policy = self._policy_for(jws.payload)
         if alg not in policy.algorithms:
@@ -156,7 +158,19 @@ class AccessTokenVerifier:
         if not key.accepts(alg):  # RFC 8725 §3.1: the algorithm must fit the key
             raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm does not fit the key")
         _check_signature(jws, alg, key)
-        return self._check_claims(jws.payload, policy, alg=alg, kid=kid)
+        verified = self._check_claims(jws.payload, policy, alg=alg, kid=kid)
+        self._remember_header(jws)
+        return verified
+
+    def _remember_header(self, jws: CompactJws) -> None:
+        """Keep the parsed header of an accepted token: the next token of the same key sends the same
+        bytes.  Only accepted tokens are remembered, so what fills this comes from trusted issuers'
+        keys; the bound is there all the same (and is reached only after many key rotations)."""
+        known = self._known_headers
+        if jws.header_segment not in known:
+            if len(known) >= MAX_KNOWN_HEADERS:
+                known.clear()
+            known[jws.header_segment] = jws.header
 
     def _policy_for(self, payload: Mapping[str, Any]) -> IssuerPolicy:
         issuer = payload.get("iss")
@@ -211,18 +225,31 @@ class AccessTokenVerifier:
             raise ClaimInvalid(Reason.NOT_YET_VALID, "token issued in the future")
         if expires_at - issued_at > policy.max_lifetime:
             raise ClaimInvalid(Reason.LIFETIME_TOO_LONG, "token lifetime exceeds the maximum")
-        audience = _audience(payload)
+        aud = payload.get("aud")
+        audience = (aud,) if type(aud) is str else _audience(payload)
         if policy.audiences.isdisjoint(audience):  # RFC 9068 §4 item 4, RFC 7519 §4.1.3
             raise ClaimInvalid(Reason.WRONG_AUDIENCE, "audience not accepted")
-        subject = _string_claim(payload, "sub", required)
-        client_id = _string_claim(payload, policy.client_id_claim, required)
-        jti = _string_claim(payload, "jti", required)
+        subject, client_id, jti = payload.get("sub"), payload.get(policy.client_id_claim), payload.get("jti")
+        # Common case: three non-empty strings, which every rule accepts; otherwise the exact rules.
+        if not (
+            type(subject) is str
+            and subject
+            and type(client_id) is str
+            and client_id
+            and type(jti) is str
+            and jti
+        ):
+            subject = _string_claim(payload, "sub", required)
+            client_id = _string_claim(payload, policy.client_id_claim, required)
+            jti = _string_claim(payload, "jti", required)
+        scope = payload.get(policy.scope_claim)
+        scopes = frozenset(scope.split()) if type(scope) is str else _scopes(payload, policy.scope_claim)
         return VerifiedToken(
             policy.issuer,
             subject,
             client_id,
             audience,
-            _scopes(payload, policy.scope_claim),
+            scopes,
             jti,
             kid,
             alg,
