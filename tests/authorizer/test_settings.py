@@ -48,7 +48,7 @@ def test_optional_variables_have_defaults() -> None:
 def test_the_template_configuration_is_accepted() -> None:
     # What template.yaml gives the AuthorizerFunction must start.
     env = function_environment(
-        "AuthorizerFunction", refs={"AuthApi": "authapi123", "SampleApi": "sampleapi1"}
+        "AuthorizerFunction", refs={"AuthApi": "authapi123", "SampleApi": "sampleapi1", "ApisTable": "apis"}
     )
     settings = AuthorizerSettings.from_environment(env)
     assert settings.own_issuer.jwks_uri.startswith("https://")
@@ -64,7 +64,7 @@ def test_the_route_map_covers_exactly_the_sample_api_routes() -> None:
         if e["Type"] == "Api"
     }
     env = function_environment(
-        "AuthorizerFunction", refs={"AuthApi": "authapi123", "SampleApi": "sampleapi1"}
+        "AuthorizerFunction", refs={"AuthApi": "authapi123", "SampleApi": "sampleapi1", "ApisTable": "apis"}
     )
     assert set(json.loads(env["ROUTE_SCOPES"])) == routes
 

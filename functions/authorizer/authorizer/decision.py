@@ -299,7 +299,7 @@ class Authorizer:
             allowed = False
         else:
             allowed = route.scopes <= token.scopes
-            entry = self._document(arn.prefix, profile.routes.route_plan(route, arn.method, allowed=allowed))
+            entry = self._document(arn.prefix, profile.routes.route_plan(route, allowed=allowed))
         answer = self._answer(entry, token, usage_key=usage_key)
         if answer is None:
             raise Rejected(Problem.ANSWER_TOO_LARGE, api=profile.name)

@@ -132,15 +132,17 @@ def _overreach(segments: tuple[Segment, ...]) -> list[tuple[Segment, ...]]:
     A request with more segments than the route matches its pattern only if some ``*`` of a
     ``{p}`` spans a ``/``: replacing that ``*`` by ``*/*`` matches exactly those.  An empty
     segment (``orders/``) matches only if some ``*`` matches nothing: replacing it by ``""``.
-    Neither can match a canonical request to the route itself.  A greedy ``{p+}`` reaches deeper
-    by design; only its empty match is denied.  One empty-segment pattern is left out: a leading
+    Neither can match a canonical request to the route itself.  A route ending in a greedy ``{p+}``
+    reaches any depth by design (a ``*`` of an earlier ``{p}`` spanning ``/`` is the greedy taking
+    more), so only empty matches are denied for it.  One empty-segment pattern is left out: a leading
     empty segment followed by more (``GET//items``), which is not a canonical path.
     """
     patterns: list[tuple[Segment, ...]] = []
+    greedy = bool(segments) and segments[-1] is GREEDY  # then depth is the route's own: no "deeper"
     for index, segment in enumerate(segments):
         if isinstance(segment, str):
             continue
-        if segment is None:
+        if segment is None and not greedy:
             patterns.append((*segments[:index], None, None, *segments[index + 1 :]))
         if index > 0 or len(segments) == 1:
             patterns.append((*segments[:index], "", *segments[index + 1 :]))
@@ -156,7 +158,7 @@ class RoutePolicy(RouteMap):
         super().__init__(routes)
         self._allowed: dict[frozenset[str], frozenset[Route]] = {}
         self._plans: dict[frozenset[Route], PolicyPlan] = {}
-        self._route_plans: dict[tuple[Route, str, bool], PolicyPlan] = {}
+        self._route_plans: dict[tuple[Route, bool], PolicyPlan] = {}
         self._whole_api: tuple[bool, str, dict[Route, list[Route]]] | None = None
 
     # -- lookups -------------------------------------------------------------------------
@@ -183,23 +185,25 @@ class RoutePolicy(RouteMap):
 
     # -- per-route answers -------------------------------------------------------------------
 
-    def route_plan(self, route: Route, method: str, *, allowed: bool) -> PolicyPlan:
-        """The answer for requests routed to ``route`` with ``method`` (``ANY`` routes: the request's).
+    def route_plan(self, route: Route, *, allowed: bool) -> PolicyPlan:
+        """The answer for requests API Gateway routed to ``route``.
 
         Allowed: allow the route's pattern, deny its overreach (so the answer allows exactly the
-        canonical requests of the route's shape).  Not allowed: deny the route's pattern.
+        canonical requests of the route's shape).  Not allowed: deny the route's pattern.  An ``ANY``
+        route's answer names every method (``*``): an HTTP API caches it per route key, which is the
+        same for every method.
         """
-        key = (route, method, allowed)
+        key = (route, allowed)
         plan = self._route_plans.get(key)
         if plan is None:
+            method = "*" if route.method == ANY_METHOD else route.method
             pattern = (method, route.resource)
             if allowed:
                 deny = tuple((method, render(p)) for p in _overreach(route.segments))
                 plan = PolicyPlan(frozenset({route}), (pattern,), deny)
             else:
                 plan = PolicyPlan(frozenset(), (), (pattern,))
-            if len(self._route_plans) < 4 * MAX_ROUTES:
-                self._route_plans[key] = plan
+            self._route_plans[key] = plan  # at most two per route
         return plan
 
     # -- whole-API answers -------------------------------------------------------------------
