@@ -543,3 +543,17 @@ def test_remembered_headers_are_bounded(make_token: TokenFactory, verifier: Acce
     for index in range(MAX_KNOWN_HEADERS + 5):  # a header member that changes the bytes, not the meaning
         verifier.verify(make_token(header={"x-n": index}))
         assert len(verifier._known_headers) <= MAX_KNOWN_HEADERS
+
+
+def test_a_remembered_header_without_typ_still_fails_an_issuer_that_requires_it(
+    make_token: TokenFactory, jwks: dict[str, Any]
+) -> None:
+    # RFC 9068 §4 item 1 is per issuer here: the header's answers are remembered, not the verdict
+    lax = IssuerPolicy(
+        "https://lax.example.test", JWKS_URI, frozenset({AUDIENCE}), require_access_token_type=False
+    )
+    strict = IssuerPolicy(ISSUER, JWKS_URI, frozenset({AUDIENCE}))
+    verifier = AccessTokenVerifier([lax, strict], StaticKeySource({JWKS_URI: jwks}), clock=lambda: NOW)
+    untyped = {"typ": ...}
+    verifier.verify(make_token(header=untyped, iss="https://lax.example.test"))
+    assert reason_of(verifier, make_token(header=untyped)) is Reason.WRONG_TYPE

@@ -131,7 +131,9 @@ class AccessTokenVerifier:
         if not 0 <= leeway <= MAX_LEEWAY:
             raise ConfigurationError("leeway must be between 0 and 300 seconds")
         self._keys = keys
+        # header segment -> its parse, and -> (alg, kid, typ is at+jwt): see _remember_header
         self._known_headers: dict[bytes, dict[str, Any]] = {}
+        self._header_checks: dict[bytes, tuple[str, str, bool]] = {}
         self._leeway = leeway
         self._clock = clock
         self._max_token_bytes = max_token_bytes
@@ -148,29 +150,33 @@ class AccessTokenVerifier:
 
     def _verify(self, token: object) -> VerifiedToken:
         jws = parse_compact(token, self._max_token_bytes, known_headers=self._known_headers)
-        alg, kid = _check_header(jws.header)
+        # A remembered header passed these checks before, byte for byte: its answers are kept with it.
+        known = self._header_checks.get(jws.header_segment)
+        alg, kid, typed = known if known is not None else (*_check_header(jws.header), False)
         policy = self._policy_for(jws.payload)
         if alg not in policy.algorithms:
             raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm not allowed for this issuer")
-        if policy.require_access_token_type:
+        if policy.require_access_token_type and not typed:
             _check_access_token_type(jws.header)
         key = self._key_for(policy, kid)
         if not key.accepts(alg):  # RFC 8725 §3.1: the algorithm must fit the key
             raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm does not fit the key")
         _check_signature(jws, alg, key)
         verified = self._check_claims(jws.payload, policy, alg=alg, kid=kid)
-        self._remember_header(jws)
+        if known is None:
+            self._remember_header(jws, alg, kid)
         return verified
 
-    def _remember_header(self, jws: CompactJws) -> None:
-        """Keep the parsed header of an accepted token: the next token of the same key sends the same
-        bytes.  Only accepted tokens are remembered, so what fills this comes from trusted issuers'
-        keys; the bound is there all the same (and is reached only after many key rotations)."""
-        known = self._known_headers
-        if jws.header_segment not in known:
-            if len(known) >= MAX_KNOWN_HEADERS:
-                known.clear()
-            known[jws.header_segment] = jws.header
+    def _remember_header(self, jws: CompactJws, alg: str, kid: str) -> None:
+        """Keep the parsed header of an accepted token and the answers of its checks: the next token
+        of the same key sends the same bytes.  Only accepted tokens are remembered, so what fills this
+        comes from trusted issuers' keys; the bound is there all the same (and is reached only after
+        many key rotations)."""
+        if len(self._known_headers) >= MAX_KNOWN_HEADERS:
+            self._known_headers.clear()
+            self._header_checks.clear()
+        self._known_headers[jws.header_segment] = jws.header
+        self._header_checks[jws.header_segment] = (alg, kid, _is_access_token_type(jws.header))
 
     def _policy_for(self, payload: Mapping[str, Any]) -> IssuerPolicy:
         issuer = payload.get("iss")
@@ -211,10 +217,12 @@ class AccessTokenVerifier:
             and 0 <= iat <= MAX_NUMERIC_DATE
         ):
             expires_at, issued_at, not_before = exp, iat, nbf
+            whole_expires_at, whole_issued_at = exp, iat
         else:
             expires_at = _required_date(payload, "exp")
             issued_at = _required_date(payload, "iat")
             not_before = _numeric_date(payload, "nbf")
+            whole_expires_at, whole_issued_at = math.floor(expires_at), math.floor(issued_at)
         now = self._clock()
         leeway = self._leeway
         if now - leeway >= expires_at:  # RFC 7519 §4.1.4
@@ -253,8 +261,8 @@ class AccessTokenVerifier:
             jti,
             kid,
             alg,
-            math.floor(issued_at),
-            math.floor(expires_at),
+            whole_issued_at,
+            whole_expires_at,
             # ``payload`` is this call's own dict (parse_compact built it, nothing else holds it): a
             # read-only view of it is enough, no copy.
             MappingProxyType(payload),
@@ -283,10 +291,14 @@ def _check_header(header: Mapping[str, Any]) -> tuple[str, str]:
     return alg, kid
 
 
-def _check_access_token_type(header: Mapping[str, Any]) -> None:
+def _is_access_token_type(header: Mapping[str, Any]) -> bool:
     typ = header.get("typ")
     # RFC 9068 §4 item 1; media types compare case-insensitively (RFC 7515 §4.1.9).
-    if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+    return isinstance(typ, str) and typ.lower() in ACCESS_TOKEN_TYPES
+
+
+def _check_access_token_type(header: Mapping[str, Any]) -> None:
+    if not _is_access_token_type(header):
         raise HeaderRejected(Reason.WRONG_TYPE, "typ must be at+jwt")
 
 
