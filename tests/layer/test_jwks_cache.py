@@ -5,6 +5,7 @@ No network and no sleeps: a scripted fetcher counts its calls and the clock is i
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -251,21 +252,92 @@ def test_the_cache_recovers_when_the_endpoint_comes_back(
     assert cache.key_for(URI, key_b.kid).kid == key_b.kid
 
 
-def test_no_keys_at_all_is_keys_unavailable_and_the_dead_endpoint_waits_for_the_cooldown(
+def test_no_keys_at_all_is_keys_unavailable_and_retries_come_sooner_than_the_cooldown(
+    cache: JwksCache, fetcher: ScriptedFetcher, clock: FakeClock, key_a: SigningKey
+) -> None:
+    # Given a cold start whose first fetch fails
+    fetcher.answers[URI] = DOWN
+    with pytest.raises(KeysUnavailable):
+        cache.key_for(URI, key_a.kid)
+    # Then retries come after 1 s, then 2 s, 4 s, ... (never in between), capped at the cooldown
+    attempts = [0.0]
+    for now in range(1, int(3 * COOLDOWN) + 1):
+        clock.now = 1000.0 + now
+        before = fetcher.calls[URI]
+        for _ in range(3):  # many requests in the same second: one fetch at most
+            with pytest.raises(KeysUnavailable):
+                cache.key_for(URI, key_a.kid)
+        if fetcher.calls[URI] > before:
+            attempts.append(float(now))
+    assert attempts[:7] == [0, 1, 3, 7, 15, 31, 61]
+    # the bound: 1 + log2(1 + C / r) fetches in the first cooldown, then one per cooldown
+    assert len([a for a in attempts if a < COOLDOWN]) == 5
+    assert all(b - a == COOLDOWN for a, b in itertools.pairwise(attempts[5:]))
+
+
+def test_a_cold_start_that_failed_serves_as_soon_as_the_endpoint_answers_again(
     cache: JwksCache, fetcher: ScriptedFetcher, clock: FakeClock, key_a: SigningKey
 ) -> None:
     fetcher.answers[URI] = DOWN
     with pytest.raises(KeysUnavailable):
         cache.key_for(URI, key_a.kid)
-    clock.advance(COOLDOWN - 1)
+    fetcher.answers[URI] = jwks_of(key_a)
+    clock.advance(1)  # 1 s, not the 30 s cooldown
+    assert cache.key_for(URI, key_a.kid).kid == key_a.kid
+    # and once keys are held, an unknown kid waits the whole cooldown again
+    with pytest.raises(KeyNotFound):
+        cache.key_for(URI, "unknown")
+    clock.advance(1)
+    with pytest.raises(KeyNotFound):
+        cache.key_for(URI, "unknown")
+    assert fetcher.calls[URI] == 2
+
+
+def test_a_warm_cache_whose_refreshes_fail_retries_once_per_cooldown_not_sooner(
+    cache: JwksCache, fetcher: ScriptedFetcher, clock: FakeClock, key_a: SigningKey
+) -> None:
+    cache.key_for(URI, key_a.kid)
+    fetcher.answers[URI] = DOWN
+    clock.advance(MAX_AGE)
+    for _ in range(int(COOLDOWN)):
+        assert cache.key_for(URI, key_a.kid).kid == key_a.kid  # the stale set, no retry burst
+        clock.advance(1)
+    assert fetcher.calls[URI] == 2
+
+
+def test_a_revalidated_document_is_not_parsed_again(
+    cache: JwksCache, fetcher: ScriptedFetcher, clock: FakeClock, key_a: SigningKey, monkeypatch: Any
+) -> None:
+    from partnerauth import jwks_cache
+
+    cache.key_for(URI, key_a.kid)
+    parsed: list[object] = []
+    real = jwks_cache.parse_jwks  # type: ignore[attr-defined]
+
+    def counting(document: Any) -> Any:
+        parsed.append(document)
+        return real(document)
+
+    monkeypatch.setattr(jwks_cache, "parse_jwks", counting)
+    clock.advance(MAX_AGE)  # the fetcher answers with the very same object, as HttpJwksFetcher does on 304
+    assert cache.key_for(URI, key_a.kid).kid == key_a.kid
+    assert parsed == []
+    assert fetcher.calls[URI] == 2
+
+
+def test_the_default_stale_window_is_the_one_the_jwks_response_announces(
+    fetcher: ScriptedFetcher, clock: FakeClock, key_a: SigningKey
+) -> None:
+    from partnerauth.jwks_cache import stale_if_error_for
+
+    cache = JwksCache(fetcher, max_age=600, cooldown=COOLDOWN, clock=clock)
+    cache.key_for(URI, key_a.kid)
+    fetcher.answers[URI] = DOWN
+    clock.advance(600 + stale_if_error_for(600) - 1)
+    assert cache.key_for(URI, key_a.kid).kid == key_a.kid
+    clock.advance(1)
     with pytest.raises(KeysUnavailable):
         cache.key_for(URI, key_a.kid)
-    assert fetcher.calls[URI] == 1
-    # After the cooldown it is tried again, and a good answer is used at once
-    fetcher.answers[URI] = jwks_of(key_a)
-    clock.advance(1)
-    assert cache.key_for(URI, key_a.kid).kid == key_a.kid
-    assert fetcher.calls[URI] == 2
 
 
 UNUSABLE_ANSWERS = {
@@ -407,3 +479,9 @@ def test_settings_that_cannot_work_are_refused(
 ) -> None:
     with pytest.raises(ConfigurationError):
         JwksCache(ScriptedFetcher({}), max_age=max_age, cooldown=cooldown, stale_if_error=stale_if_error)
+
+
+@pytest.mark.parametrize("first_retry", [0, -1, COOLDOWN + 1, float("nan")])
+def test_a_first_retry_outside_zero_to_the_cooldown_is_refused(first_retry: float) -> None:
+    with pytest.raises(ConfigurationError, match="first retry"):
+        JwksCache(ScriptedFetcher({}), max_age=MAX_AGE, cooldown=COOLDOWN, first_retry=first_retry)

@@ -40,6 +40,7 @@ class JwksServer:
         self.trickle_completed: bool | None = None
         self.trickle_done = threading.Event()
         self.base = ""
+        self.etag = '"v1"'
 
 
 def _padded_json(size: int) -> bytes:
@@ -178,7 +179,25 @@ def garbage(h: Handler) -> None:
     h.send_body(f"<html>{SECRET_MARKER}</html>".encode())
 
 
+def revalidated(h: Handler) -> None:
+    """Like an issuer's JWKS endpoint: an ETag, and 304 with no body when If-None-Match names it."""
+    body, tag = h.state.documents["/jwks.json"], h.state.etag
+    if h.headers.get("If-None-Match") == tag:
+        h.send_response(304)
+        h.send_header("ETag", tag)
+        h.end_headers()
+        return
+    h.send_body(body, ETag=tag)
+
+
+def unasked_304(h: Handler) -> None:
+    h.send_response(304)
+    h.end_headers()
+
+
 ROUTES: dict[str, Callable[[Handler], None]] = {
+    "/revalidated": revalidated,
+    "/unasked-304": unasked_304,
     "/exact": exact,
     "/over-by-one": over_by_one,
     "/over-by-one-chunked": over_by_one_chunked,
@@ -244,6 +263,46 @@ def test_asks_for_json_and_no_compression(server: JwksServer, fetcher: HttpJwksF
     # RFC 7517 §8.5: a JWK Set is JSON; we also accept its own media type
     assert headers["accept"].startswith("application/json")
     assert headers["accept-encoding"] == "identity"
+
+
+def test_every_request_asks_caches_on_the_way_to_revalidate(
+    server: JwksServer, fetcher: HttpJwksFetcher
+) -> None:
+    fetcher.fetch(f"{server.base}/jwks.json")
+    headers = {name.lower(): value for name, value in server.request_headers["/jwks.json"].items()}
+    # RFC 9111 §5.2.1.4: a shared cache must not answer with its stored copy without the origin's say
+    assert headers["cache-control"] == "no-cache"
+    assert "if-none-match" not in headers  # nothing remembered yet (the server sent no ETag)
+
+
+def test_an_unchanged_set_is_revalidated_with_if_none_match_and_not_downloaded_again(
+    server: JwksServer, fetcher: HttpJwksFetcher, jwks: dict[str, Any]
+) -> None:
+    uri = f"{server.base}/revalidated"
+    first = fetcher.fetch(uri)
+    assert first == jwks
+    # RFC 9110 §13.1.2: the next request names the tag; the server's 304 returns the same document
+    assert fetcher.fetch(uri) is first
+    assert server.request_headers["/revalidated"]["If-None-Match"] == '"v1"'
+    # When the set changes (a new tag): the full document is read again and remembered under its tag
+    server.documents["/jwks.json"] = json.dumps({"keys": []}).encode()
+    server.etag = '"v2"'
+    assert fetcher.fetch(uri) == {"keys": []}
+    assert fetcher.fetch(uri) == {"keys": []}
+    assert server.request_headers["/revalidated"]["If-None-Match"] == '"v2"'
+    assert server.hits["/revalidated"] == 4
+
+
+def test_a_304_that_was_not_asked_for_is_a_bad_status(server: JwksServer, fetcher: HttpJwksFetcher) -> None:
+    assert str(fetch_error(fetcher, f"{server.base}/unasked-304")) == jwks_fetch.BAD_STATUS
+
+
+def test_a_malformed_etag_is_not_sent_back(server: JwksServer, fetcher: HttpJwksFetcher) -> None:
+    uri = f"{server.base}/revalidated"
+    server.etag = "v1-unquoted\u0001"
+    fetcher.fetch(uri)
+    fetcher.fetch(uri)
+    assert "If-None-Match" not in server.request_headers["/revalidated"]
 
 
 def test_localhost_by_name_is_loopback_too(server: JwksServer, fetcher: HttpJwksFetcher) -> None:

@@ -8,17 +8,25 @@ How :meth:`JwksCache.key_for` answers:
 
 * **Fresh set** (younger than ``max_age``): a dict lookup and a clock read, no lock.
 * **At most one fetch per URI per ``cooldown``, whatever the reason** (a cold cache, an
-  expired set, an unknown ``kid``, a failed fetch).  The cooldown is kept per URI, not per
-  ``(URI, kid)``: a flood of random ``kid`` values costs the issuer at most one fetch per
-  cooldown in total, and a failing endpoint is not retried (and its timeout is not paid)
-  on every request.  Within the cooldown an unknown ``kid`` is :class:`KeyNotFound` at once.
+  expired set, an unknown ``kid``, a failed fetch) - **except while there is no usable set at
+  all** (a cold start whose first fetch failed): then retries come sooner, after ``first_retry``
+  seconds, doubling after each failure, never more often than that and never less often than
+  the cooldown.  With ``r = first_retry`` and ``C = cooldown`` that is at most
+  ``1 + log2(1 + C / r)`` fetches in the first cooldown (5 for 1 s and 30 s; aws-jwt-verify
+  waits 10 s), then one per cooldown; once the endpoint answers again, the 401s of an instance
+  with no keys end within ``min(C, r * 2**(k - 1))`` after ``k`` failures, instead of ``C``.
+  The cooldown is kept per URI, not per ``(URI, kid)``: a flood of random ``kid`` values
+  costs the issuer at most one fetch per cooldown in total, and a failing endpoint is not
+  retried (and its timeout is not paid) on every request.  Within the cooldown an unknown
+  ``kid`` is :class:`KeyNotFound` at once.
   Because of this, an issuer must publish a new key at least ``max_age`` before signing
   with it (our key rotation's publish lead does).
 * **One fetch in flight per URI**: concurrent callers wait for it and share its result.
 * **Last good set**: a failed fetch, a document that is not a JWK Set, or a set with no
   usable key never replaces what we have.  A set past ``max_age`` keeps being served while
   refreshes fail, for at most ``stale_if_error`` more seconds (RFC 5861 §4's idea), so that
-  keys the issuer has withdrawn are not trusted forever by a verifier that cannot reach it.
+  keys the issuer has withdrawn are not trusted forever by a verifier that cannot reach it
+  (by default :func:`stale_if_error_for`: the figure our JWKS responses announce).
   :class:`KeysUnavailable` is raised only when there is no usable set at all.
 * Members are parsed one by one by :func:`partnerauth.jwk.parse_jwks`: one bad key does
   not spoil the set.
@@ -50,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_AGE = 300.0
 DEFAULT_COOLDOWN = 30.0
+DEFAULT_FIRST_RETRY = 1.0  # the first retry of a URI with no usable set; doubles up to the cooldown
+_MAX_DOUBLINGS = 32
 DEFAULT_STALE_IF_ERROR = 3600.0  # the most any set is served past its max age
 STALE_AGES = 6  # ...and at most this many max ages (the local stack's 60 s sets: 360 s)
 
@@ -69,23 +79,40 @@ class CachedKeySet:
     keys: dict[str, VerificationKey]
     fresh_until: float
     usable_until: float
+    document: object = None  # what the fetcher returned: the same object again (a 304) is not re-parsed
 
 
 class PenaltyBox:
-    """Allows at most one fetch per URI per ``cooldown`` seconds.  Not thread-safe on its
-    own: :class:`JwksCache` calls it under its lock."""
+    """Allows at most one fetch per URI per ``cooldown`` seconds; for a URI with no usable set,
+    after ``k`` failed fetches in a row, one per ``min(cooldown, first_retry * 2**(k - 1))``.
+    Not thread-safe on its own: :class:`JwksCache` calls it under its lock."""
 
-    def __init__(self, cooldown: float) -> None:
+    def __init__(self, cooldown: float, first_retry: float | None = None) -> None:
         self._cooldown = cooldown
+        self._first_retry = cooldown if first_retry is None else first_retry
         self._last_attempt: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
 
-    def try_enter(self, jwks_uri: str, now: float) -> bool:
-        """Record a fetch attempt at ``now`` if the cooldown since the last one has passed."""
+    def wait(self, jwks_uri: str, *, starving: bool) -> float:
+        """Seconds between two attempts for ``jwks_uri`` now."""
+        failures = self._failures.get(jwks_uri, 0)
+        if not starving or failures == 0:
+            return self._cooldown
+        return min(self._cooldown, self._first_retry * float(2 ** min(failures - 1, _MAX_DOUBLINGS)))
+
+    def try_enter(self, jwks_uri: str, now: float, *, starving: bool = False) -> bool:
+        """Record a fetch attempt at ``now`` if the wait since the last one has passed."""
         last = self._last_attempt.get(jwks_uri)
-        if last is not None and now < last + self._cooldown:
+        if last is not None and now < last + self.wait(jwks_uri, starving=starving):
             return False
         self._last_attempt[jwks_uri] = now
         return True
+
+    def failed(self, jwks_uri: str) -> None:
+        self._failures[jwks_uri] = min(self._failures.get(jwks_uri, 0) + 1, _MAX_DOUBLINGS + 1)
+
+    def succeeded(self, jwks_uri: str) -> None:
+        self._failures.pop(jwks_uri, None)
 
 
 class _Flight:
@@ -106,18 +133,25 @@ class JwksCache:
         *,
         max_age: float = DEFAULT_MAX_AGE,
         cooldown: float = DEFAULT_COOLDOWN,
-        stale_if_error: float = DEFAULT_STALE_IF_ERROR,
+        stale_if_error: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        first_retry: float = DEFAULT_FIRST_RETRY,
     ) -> None:
+        """``stale_if_error`` defaults to :func:`stale_if_error_for` ``(max_age)``: the window our
+        JWKS responses announce and the rotation's publish lead covers."""
         if not 0 < cooldown <= max_age:
             raise ConfigurationError("JWKS cooldown must be positive and no longer than the max age")
+        if stale_if_error is None:
+            stale_if_error = stale_if_error_for(max_age)
         if not stale_if_error >= 0:
             raise ConfigurationError("JWKS stale-if-error must not be negative")
+        if not 0 < first_retry <= cooldown:
+            raise ConfigurationError("JWKS first retry must be positive and no longer than the cooldown")
         self._fetcher = fetcher
         self._max_age = max_age
         self._stale_if_error = stale_if_error
         self._clock = clock
-        self._box = PenaltyBox(cooldown)
+        self._box = PenaltyBox(cooldown, first_retry)
         self._entries: dict[str, CachedKeySet] = {}
         self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
@@ -155,7 +189,9 @@ class JwksCache:
             now = self._clock()
             flight = self._flights.get(jwks_uri)
             if flight is None:
-                if not self._box.try_enter(jwks_uri, now):
+                entry = self._entries.get(jwks_uri)
+                starving = entry is None or now >= entry.usable_until
+                if not self._box.try_enter(jwks_uri, now, starving=starving):
                     return
                 flight = self._flights[jwks_uri] = _Flight()
                 leader = True
@@ -180,11 +216,15 @@ class JwksCache:
         except Exception as error:  # noqa: BLE001 - a fetcher's bug must not cost us the last good set
             self._report_failure(jwks_uri, type(error).__name__)
             return
-        try:
-            keys = parse_jwks(document)
-        except ValueError:
-            self._report_failure(jwks_uri, "not a JWK Set")
-            return
+        previous = self._entries.get(jwks_uri)
+        if previous is not None and document is previous.document:
+            keys = previous.keys  # revalidated (304): the very document we parsed last time
+        else:
+            try:
+                keys = parse_jwks(document)
+            except ValueError:
+                self._report_failure(jwks_uri, "not a JWK Set")
+                return
         if not keys:
             self._report_failure(jwks_uri, "no usable key in the JWK Set")
             return
@@ -193,12 +233,17 @@ class JwksCache:
             keys=keys,
             fresh_until=now + self._max_age,
             usable_until=now + self._max_age + self._stale_if_error,
+            document=document,
         )
+        with self._lock:
+            self._box.succeeded(jwks_uri)
         logger.debug("jwks refreshed", extra={"jwks_uri": jwks_uri, "kids": sorted(keys)})
 
     def _report_failure(self, jwks_uri: str, problem: str) -> None:
         # ``problem`` is a constant of this package or an exception class name, never a body.
         # The last good set, if any, stays in ``_entries`` untouched.
+        with self._lock:
+            self._box.failed(jwks_uri)
         logger.warning(
             "jwks refresh failed; %s",
             "keeping the last good set" if jwks_uri in self._entries else "no keys cached",

@@ -21,6 +21,13 @@ Rules (each one has a test in ``tests/layer/test_jwks_fetch.py``):
 * At most ``max_bytes`` of body: a larger ``Content-Length`` is refused before reading and
   the read loop stops at ``max_bytes + 1`` bytes.  ``Accept-Encoding: identity``; a
   compressed answer is refused rather than inflated.
+* Revalidation (RFC 9110 §13.1.2, RFC 9111 §5.2.1.4): every request carries ``Cache-Control:
+  no-cache``, so a shared cache between us and the issuer answers from the origin, not with a
+  copy up to its ``max-age`` old (our own :class:`~partnerauth.jwks_cache.JwksCache` decides when
+  to fetch; a second layer of caching would stretch every window the rotation counts on).  The
+  last ``ETag`` and document per URI are remembered: the next request sends ``If-None-Match`` and
+  a ``304`` answer returns the remembered document, with no body downloaded.  A ``304`` we did
+  not ask for is a bad status like any other.
 * JSON is parsed strictly (RFC 8259): UTF-8 without a byte-order mark (§8.1), no ``NaN`` or
   ``Infinity`` (§6), no duplicate member names (§4), bounded nesting.  The ``Content-Type``
   is not checked: static hosting often serves JWKS as ``application/octet-stream``.
@@ -61,7 +68,14 @@ DEFAULT_MAX_BYTES = 128 * 1024
 _CHUNK = 16 * 1024
 _ACCEPT = "application/json, application/jwk-set+json;q=0.9"
 _USER_AGENT = "partnerauth-jwks-fetcher"
-_HEADERS = {"Accept": _ACCEPT, "Accept-Encoding": "identity", "User-Agent": _USER_AGENT}
+_HEADERS = {
+    "Accept": _ACCEPT,
+    "Accept-Encoding": "identity",
+    "User-Agent": _USER_AGENT,
+    "Cache-Control": "no-cache",  # RFC 9111 §5.2.1.4: caches on the way must ask the origin
+}
+_MAX_ETAG = 256
+_ETAG = re.compile(r'(W/)?"[\x21\x23-\x7e]*"')  # RFC 9110 §8.8.3 entity-tag (visible ASCII, no quote)
 _INVALID = object()
 _PATH = re.compile(r"[!-~]+")  # printable ASCII, no spaces or controls: no request-line smuggling
 
@@ -115,6 +129,15 @@ def _target(jwks_uri: str) -> _Target | None:
     return _Target(
         https=https, host=host, port=port if port is not None else (443 if https else 80), path=path
     )
+
+
+def _entity_tag(value: str | None) -> str | None:
+    """The response's ETag if it is a well-formed entity tag of a sane length, else ``None``
+    (then the next request is unconditional)."""
+    if value is None or len(value) > _MAX_ETAG:
+        return None
+    value = value.strip()
+    return value if _ETAG.fullmatch(value) else None
 
 
 def is_fetchable_jwks_uri(jwks_uri: str) -> bool:
@@ -189,12 +212,27 @@ class HttpJwksFetcher:
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._ssl_context = ssl_context
+        # Per URI (configuration, so few): the last entity tag and the document it names.
+        self._validated: dict[str, tuple[str, Any]] = {}
+        self._lock = threading.Lock()
 
     def fetch(self, jwks_uri: str) -> Any:
         target = _target(jwks_uri)
         if target is None:
             raise JwksFetchError(URI_REFUSED)
-        return parse_json_strictly(self._fetch_body(target))
+        with self._lock:
+            known = self._validated.get(jwks_uri)
+        status, body, etag = self._fetch_body(target, known[0] if known else None)
+        if status == HTTPStatus.NOT_MODIFIED:
+            assert known is not None  # noqa: S101 - a 304 is read as one only when we sent a tag
+            return known[1]
+        document = parse_json_strictly(body)
+        with self._lock:
+            if etag is not None:
+                self._validated[jwks_uri] = (etag, document)
+            else:
+                self._validated.pop(jwks_uri, None)
+        return document
 
     def _connection(self, target: _Target) -> http.client.HTTPConnection:
         if not target.https:
@@ -206,17 +244,25 @@ class HttpJwksFetcher:
             target.host, target.port, timeout=self._timeout, context=self._ssl_context
         )
 
-    def _fetch_body(self, target: _Target) -> bytes:
+    def _fetch_body(self, target: _Target, etag: str | None) -> tuple[int, bytes, str | None]:
         deadline = time.monotonic() + self._timeout
         connection = self._connection(target)
         watchdog = _Watchdog(connection, self._timeout)
         body = b""
+        status: int = HTTPStatus.OK
+        new_etag: str | None = None
         failure: str | None = None
+        headers = _HEADERS if etag is None else {**_HEADERS, "If-None-Match": etag}
         try:
             with watchdog:
-                connection.request("GET", target.path, headers=_HEADERS)
+                connection.request("GET", target.path, headers=headers)
                 with connection.getresponse() as response:  # closing it releases the socket
-                    body = self._read_body(response)
+                    status = response.status
+                    if status == HTTPStatus.NOT_MODIFIED and etag is not None:
+                        pass  # RFC 9110 §15.4.5: no content; the remembered document stands
+                    else:
+                        body = self._read_body(response)
+                        new_etag = _entity_tag(response.getheader("ETag"))
         except JwksFetchError:
             raise
         except TimeoutError:
@@ -232,7 +278,7 @@ class HttpJwksFetcher:
             failure = TIMED_OUT  # a read cut short by the watchdog can look like a clean EOF
         if failure is not None:
             raise JwksFetchError(failure)
-        return body
+        return status, body, new_etag
 
     def _read_body(self, response: http.client.HTTPResponse) -> bytes:
         if response.status != HTTPStatus.OK:  # 3xx included: redirects are not followed
