@@ -618,3 +618,112 @@ def test_rotate_now_signs_with_a_published_key_but_a_second_one_right_after_wait
     jwks_clock.now += 1
     assert outcome(fresh) == "allow"
     assert fetcher.fetches == 2
+
+
+# -- issue 19: the windows hold for any verifier that follows our HTTP caching headers -------------------
+def on_world_clock(handlers: Handlers) -> None:
+    """The rotation handler's own settings and observer over the world's injected clock."""
+    handlers.patch.setattr(handlers.rotation, "rotator", crashing_rotator(handlers, Faults()))
+
+
+class HttpCachingVerifier:
+    """A verifier that does nothing but follow our JWKS response's headers (RFC 9111): it keeps a copy for
+    its ``max-age``, then revalidates with ``If-None-Match``; it never refetches on an unknown kid."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+        self.document: dict[str, Any] = {}
+        self.etag = ""
+        self.fresh_until = float("-inf")
+        self.full_downloads = 0
+        self.revalidations = 0
+
+    def keys(self) -> dict[str, Any]:
+        now = self.handlers.world.clock()
+        if now >= self.fresh_until:
+            headers = (("If-None-Match", self.etag),) if self.etag else ()
+            jwks = self.handlers.jwks
+            reply = jwks.invoke(jwks.event(method="GET", path=JWKS_PATH, headers=headers))
+            if reply.status == 304:
+                self.revalidations += 1
+            else:
+                assert reply.status == 200
+                self.document, self.full_downloads = reply.json(), self.full_downloads + 1
+            self.etag = str(reply.header("ETag"))
+            directives = dict(
+                part.strip().partition("=")[::2] for part in str(reply.header("Cache-Control")).split(",")
+            )
+            self.fresh_until = now + int(directives["max-age"])
+        return self.document
+
+    def allows(self, token: str) -> bool:
+        return self.handlers.allowed(token, self.keys())
+
+
+def test_rotations_and_revocations_refuse_nothing_for_a_verifier_that_only_follows_our_headers(
+    handlers: Handlers,
+) -> None:
+    """Scheduled rotation, ``rotate_now`` and revoking the current key each make a key sign that was
+    published at least ``PUBLISH_LEAD`` (scheduled) or ``JwksMaxAge`` (the others, here) before: a verifier
+    holding a copy up to ``max-age`` old has it.  Window: 0 s."""
+    on_world_clock(handlers)
+    world, verifier = handlers.world, HttpCachingVerifier(handlers)
+    schedule = handlers.rotation.settings.schedule
+    assert verifier.allows(handlers.issue())
+    # an emergency rotation a moment after the verifier's fetch
+    assert handlers.rotate("rotate_now")["ok"] is True
+    assert verifier.allows(handlers.issue())
+    # revoking the current key once its successor has been published for max-age
+    world.clock.advance(schedule.jwks_max_age)
+    assert verifier.allows(handlers.issue())  # the verifier's copy is refreshed here, with the new next key
+    assert handlers.rotate("revoke", kid=handlers.current_kid())["ok"] is True
+    assert verifier.allows(handlers.issue())
+    # a scheduled rotation
+    world.clock.advance(schedule.period)
+    verifier.keys()
+    assert handlers.rotate("reconcile")["ok"] is True
+    assert verifier.allows(handlers.issue())
+    # and an unchanged set costs the verifier a 304, not a download
+    world.clock.advance(schedule.jwks_max_age)
+    downloads, revalidations = verifier.full_downloads, verifier.revalidations
+    verifier.keys()  # the set changed with the rotation: downloaded
+    world.clock.advance(schedule.jwks_max_age)
+    verifier.keys()  # unchanged since: 304
+    assert (verifier.full_downloads - downloads, verifier.revalidations - revalidations) == (1, 1)
+
+
+def test_a_named_second_rotate_now_is_refused_by_a_caching_verifier_for_at_most_max_age_minus_the_gap(
+    handlers: Handlers,
+) -> None:
+    """The one window left for a verifier that only follows ``max-age``: a key made ``next`` at ``t1`` and
+    made to sign at ``t2`` (a second ``rotate_now`` naming the current kid) is refused until that verifier's
+    copy, fetched before ``t1``, expires: at most ``max(0, JwksMaxAge - (t2 - t1))`` seconds."""
+    on_world_clock(handlers)
+    world, verifier = handlers.world, HttpCachingVerifier(handlers)
+    max_age = handlers.rotation.settings.schedule.jwks_max_age
+    assert verifier.allows(handlers.issue())  # copy fetched at t0
+    fetched_at = world.clock()
+    assert handlers.rotate("rotate_now")["ok"] is True  # t1: a new next key is published
+    t1 = world.clock()
+    world.clock.advance(100)
+    assert handlers.rotate("rotate_now", kid=handlers.current_kid())["ok"] is True  # t2: it signs
+    t2 = world.clock()
+    fresh = handlers.issue()
+    refused_until = fetched_at + max_age
+    assert refused_until - t2 <= max(0, max_age - (t2 - t1))  # the formula bounds what is measured below
+    while world.clock() < refused_until:
+        assert not verifier.allows(fresh)  # 401, unknown kid
+        world.clock.advance(10)
+    assert verifier.allows(fresh)
+
+
+def test_a_cold_start_whose_first_fetch_failed_serves_one_second_after_the_endpoint_is_back(
+    jwks_world: JwksWorld,
+) -> None:
+    world = jwks_world
+    JWKS_FAULTS["down"](world.server, world.fetcher)
+    assert world.outcome(world.valid) == "401"
+    world.fetcher.down = False
+    # not the whole 30 s cooldown: the first retry of a URI with no keys comes after 1 s
+    world.clock.now += 1
+    assert world.outcome(world.valid) == "allow"
