@@ -54,8 +54,8 @@ def test_a_lead_shorter_than_the_stale_window_is_refused_even_when_it_covers_the
 
 
 def test_grace_over_period_must_leave_room_under_the_cap_on_published_keys() -> None:
-    # current + next + one per grace/period retired + one during a run, at most MAX_PUBLISHED_KEYS
-    fits = dataclasses.replace(DEFAULTS, period=86_401, grace=86_401 * (MAX_PUBLISHED_KEYS - 3))
+    # current + next + one retired key per period of the grace: at most MAX_PUBLISHED_KEYS
+    fits = dataclasses.replace(DEFAULTS, period=86_401, grace=86_401 * (MAX_PUBLISHED_KEYS - 2))
     assert fits.validate()
     with pytest.raises(ConfigurationError, match="cap on published keys"):
         dataclasses.replace(fits, grace=fits.grace + 1).validate()

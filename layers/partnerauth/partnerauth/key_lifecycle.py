@@ -25,10 +25,10 @@ ask verifiers to select keys by ``kid`` from the issuer's published set):
 * ``period > publish_lead``: the next key is published when its predecessor starts
   signing, so it has been published for one period when it is due; a period shorter than
   the lead would make keys sign longer than their period.
-* ``3 + ceil(grace / period) <= MAX_PUBLISHED_KEYS``: what a steady state publishes (current,
-  next, the retired keys of one grace, one more during a run) leaves room for emergencies; the
-  rotator never publishes more than the cap (it first removes retired keys whose tokens have
-  all expired - retired ``min_grace`` ago - and refuses the action if that is not enough).
+* ``2 + ceil(grace / period) <= MAX_PUBLISHED_KEYS``: what a steady state publishes (current,
+  next, the retired keys of one grace) fits under the cap; the rotator never publishes more
+  than the cap (for an emergency it first removes retired keys whose tokens have all expired -
+  retired ``min_grace`` ago - and refuses the action if that is not enough).
 
 Nothing stored stops a run: unreadable items are skipped (``KeySet.skipped``); ``revoke`` removes
 one; a lost or unreadable head is rebuilt from the key items, never making a key sign that the
@@ -158,10 +158,10 @@ class RotationSchedule:
                 f"period ({self.period}s) must be longer than publish_lead ({self.publish_lead}s): "
                 "keys would sign longer than their period"
             )
-        if 3 + math.ceil(self.grace / self.period) > MAX_PUBLISHED_KEYS:
+        if 2 + math.ceil(self.grace / self.period) > MAX_PUBLISHED_KEYS:
             raise ConfigurationError(
                 f"grace ({self.grace}s) / period ({self.period}s) keeps more than "
-                f"{MAX_PUBLISHED_KEYS - 3} retired keys published: past the cap on published keys"
+                f"{MAX_PUBLISHED_KEYS - 2} retired keys published: past the cap on published keys"
             )
         return self
 
