@@ -200,7 +200,7 @@ class _Node:
 class RouteMap:
     """The validated routes of one API and their indexes."""
 
-    __slots__ = ("_by_shape", "_root", "routes")
+    __slots__ = ("_by_shape", "_by_template", "_root", "_specificity", "routes")
 
     def __init__(self, routes: tuple[Route, ...]) -> None:
         if not routes:
@@ -209,6 +209,8 @@ class RouteMap:
             raise ConfigurationError(f"route map: at most {MAX_ROUTES} routes")
         self.routes = routes
         self._by_shape: dict[tuple[str, tuple[Segment, ...]], Route] = {}
+        self._specificity = {route: route.specificity for route in routes}
+        self._by_template: dict[tuple[str, str], Route | None] = {}  # lookups seen, each parsed once
         self._root = _Node()
         for route in routes:
             other = self._by_shape.get(route.shape)
@@ -253,13 +255,24 @@ class RouteMap:
     def route_for_template(self, method: str, template: str) -> Route | None:
         """The route of a resource (REST: ``GET``, ``/orders/{orderId}``) or route key (HTTP API).
 
-        An exact method route wins over ``ANY`` on the same path, as in API Gateway.
+        An exact method route wins over ``ANY`` on the same path, as in API Gateway.  Templates come
+        from API Gateway (an API has a bounded number), so each is parsed once and remembered.
         """
+        key = (method, template)
+        try:
+            return self._by_template[key]
+        except KeyError:
+            pass
         try:
             segments = parse_path("", template)
         except ConfigurationError:
-            return None
-        return self._by_shape.get((method, segments)) or self._by_shape.get((ANY_METHOD, segments))
+            route = None
+        else:
+            route = self._by_shape.get((method, segments)) or self._by_shape.get((ANY_METHOD, segments))
+        if len(self._by_template) >= 4 * MAX_ROUTES:
+            self._by_template.clear()
+        self._by_template[key] = route
+        return route
 
     def route_for_path(self, method: str, path: str) -> Route | None:
         """The route a concrete, **canonical** request belongs to (``GET``, ``orders/42``), if any.
@@ -273,8 +286,12 @@ class RouteMap:
         if not candidates:
             return None
         # The resource first (most specific path), then the method on it: exact, else ANY.
-        resource = min(route.specificity for route in candidates)
-        on_resource = {route.method: route for route in candidates if route.specificity == resource}
+        if len(candidates) == 1:
+            only = candidates[0]
+            return only if only.method in (method, ANY_METHOD) else None
+        specificity = self._specificity
+        resource = min(specificity[route] for route in candidates)
+        on_resource = {route.method: route for route in candidates if specificity[route] == resource}
         return on_resource.get(method) or on_resource.get(ANY_METHOD)
 
     def _candidates(self, values: tuple[str, ...]) -> list[Route]:
