@@ -282,3 +282,15 @@ def test_the_published_set_never_exceeds_the_cap(
     head = key_store.read_key_set().head
     assert head is not None
     assert [k["kid"] for k in keys[:2]] == [head.current_kid, head.next_kid]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "ten"])
+def test_a_jwks_max_age_the_caching_model_cannot_use_fails_the_cold_start(
+    value: str, jwks_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partnerauth.errors import ConfigurationError
+
+    monkeypatch.setenv("JWKS_MAX_AGE", value)
+    with pytest.raises(ConfigurationError, match="JWKS_MAX_AGE"):
+        fresh_import("jwks_publisher.app")
+    sys.modules.pop("jwks_publisher.app", None)

@@ -14,7 +14,7 @@ from partnerauth.errors import ConfigurationError
 class PublisherSettings:
     signing_keys_table: str
     issuer: str | None  # None: derived per request from the API Gateway domain and stage
-    jwks_max_age: int  # seconds; must not exceed the rotation's publish lead (the rotation checks it)
+    jwks_max_age: int  # seconds, > 0; publish lead >= it + stale-if-error + cache TTL (the rotation checks)
     supported_scopes: tuple[str, ...]
 
     @classmethod
@@ -27,8 +27,10 @@ class PublisherSettings:
             max_age = int(env.get("JWKS_MAX_AGE", "600"))
         except ValueError:
             raise ConfigurationError("JWKS_MAX_AGE must be an integer") from None
-        if max_age < 0:
-            raise ConfigurationError("JWKS_MAX_AGE must not be negative")
+        if max_age <= 0:
+            # The caching model (responses.jwks_response) and the rotation's publish lead are counted
+            # in max ages: a set that may not be cached at all would make every verifier fetch per call.
+            raise ConfigurationError("JWKS_MAX_AGE must be a positive number of seconds")
         scopes = tuple(dict.fromkeys(env.get("SUPPORTED_SCOPES", "").split()))
         if not all(SCOPE_TOKEN.fullmatch(scope) for scope in scopes):
             raise ConfigurationError("SUPPORTED_SCOPES must be scope tokens (RFC 6749 §3.3)")
