@@ -185,7 +185,7 @@ def main() -> int:  # noqa: PLR0915 - one straight setup, then one table
     resolver, handler = rounds.time("resolver").median, rounds.time("handler").median
     print(f"  {'routing and response':32} {(resolver - parts) * 1e6:8.1f} us  (resolver minus the parts)")
     print(
-        f"  {'Logger/Tracer/Metrics decorators':32} {(handler - resolver) * 1e6:8.1f} us  (handler minus resolver)"
+        f"  {'Logger+Tracer+Metrics wrappers':32} {(handler - resolver) * 1e6:8.1f} us  (handler - resolver)"
     )
     dynamodb_calls = sum(count for name, count in steady.items() if name.startswith("dynamodb"))
     listing = ", ".join(f"{operation} {count:.2f}" for operation, count in steady.items()) or "none"
