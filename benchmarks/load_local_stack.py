@@ -12,7 +12,9 @@ What it does, all on 127.0.0.1 and bounded by count:
    events/rotation-rotate-now.json`` - exactly what ``make invoke`` runs;
 3. prints requests, statuses, unexpected errors (must be 0), the documented emergency-rotation 401s,
    p50/p99 latency per kind, and whether every issued token verifies against the published JWKS;
-4. stops the child it started (SIGINT, as Ctrl-C would; then SIGTERM/SIGKILL if it does not stop).
+4. stops the child it started (SIGINT, as Ctrl-C would; then SIGTERM/SIGKILL if it does not stop);
+5. exits 1 when anything was unexpected: an answer other than the one expected (a connection reset or a
+   timeout is status 0, so it counts), a token that does not verify, or a rotation that did not succeed.
 
 The client and the stack are separate processes, so latencies include neither one's GIL waiting for the
 other; they do include the local stack's one-invocation-at-a-time per function (as one Lambda environment).
@@ -106,7 +108,7 @@ def make_invoke_rotate_now(state_dir: Path) -> dict[str, Any]:
     return result
 
 
-def main() -> None:
+def main() -> int:
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_THREADS
     iterations = int(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_ITERATIONS
     with tempfile.TemporaryDirectory(prefix="partnerauth-load-") as folder:
@@ -135,9 +137,20 @@ def main() -> None:
     print(f"  JWKS ({len(jwks.get('keys', []))} keys): {verified} ok, {len(failures)} failed")
     for failure in failures[:10]:
         print(f"    {failure}")
-    for sample in report.unexpected()[:10]:
+    unexpected = report.unexpected()
+    for sample in unexpected[:10]:
         print(f"  unexpected: {sample.kind} {sample.status} {sample.error or ''} ({sample.phase})")
+    verdicts = {
+        "unexpected answers": len(unexpected),
+        "tokens that do not verify": len(failures),
+        "failed rotations": 0 if rotation.get("ok") else 1,
+    }
+    bad = {name: count for name, count in verdicts.items() if count}
+    print(
+        "load: " + ("FAILED " + ", ".join(f"{name} {count}" for name, count in bad.items()) if bad else "ok")
+    )
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
