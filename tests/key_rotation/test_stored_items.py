@@ -334,3 +334,40 @@ def test_a_lost_head_on_a_table_of_retired_keys_only_bootstraps(
     done = rotator_of.reconcile()
     assert moves(done) == [(NEW, "current"), (NEW, "next")]
     assert_consistent_key_set(dynamodb_client, signing_keys_table)
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("alg", None),
+        ("alg", {"N": "256"}),
+        ("private_key_ciphertext", {"S": "not bytes"}),
+        ("kms_key_arn", {"N": "1"}),
+    ],
+)
+def test_a_damaged_current_key_item_is_a_store_error_for_the_issuer_not_a_crash(
+    attribute: str,
+    value: dict[str, str] | None,
+    rotator_of: KeyRotator,
+    signing_keys_table: str,
+    dynamodb_client: Any,
+    kms_client: Any,
+) -> None:
+    from partnerauth.errors import KeyStoreError
+
+    current = rotator_of.reconcile()[0].kid
+    if value is None:
+        expression, values = f"REMOVE {attribute}", None
+    else:
+        expression, values = f"SET {attribute} = :v", {":v": value}
+    update: dict[str, Any] = {
+        "TableName": signing_keys_table,
+        "Key": {"kid": {"S": current}},
+        "UpdateExpression": expression,
+    }
+    if values:
+        update["ExpressionAttributeValues"] = values
+    dynamodb_client.update_item(**update)
+    issuer = KeyStore(signing_keys_table, dynamodb_client, kms_client)  # no key id: kms_key_arn is read
+    with pytest.raises(KeyStoreError):  # the token endpoint's 503, never a 500
+        issuer.current_signing_key()

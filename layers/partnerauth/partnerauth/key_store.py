@@ -682,16 +682,21 @@ class KeyStore:
     def _decrypt(self, kid: str, item: Mapping[str, Any]) -> SigningKey:
         if self._kms is None:
             raise ConfigurationError("loading the signing key needs a KMS client")
-        key_id = self._kms_key_id or _str(item, "kms_key_arn")
+        try:  # a hand-damaged item is that item's problem: 503 for the issuer, never a 500
+            key_id = self._kms_key_id or _str(item, "kms_key_arn")
+            ciphertext = _value(item, "private_key_ciphertext", "B")
+            alg = _required_str(item, "alg")
+        except _Unreadable:
+            raise KeyStoreError("stored signing key is unusable") from None
         arguments: dict[str, Any] = {
-            "CiphertextBlob": item["private_key_ciphertext"]["B"],
+            "CiphertextBlob": ciphertext,
             "EncryptionContext": encryption_context(kid),
         }
         if key_id:
             arguments["KeyId"] = key_id
         plaintext = self._call(self._kms.decrypt, **arguments)["Plaintext"]
         try:
-            key = SigningKey.from_pem(bytes(plaintext), item["alg"]["S"])
+            key = SigningKey.from_pem(bytes(plaintext), alg)
         except (ValueError, TypeError, UnsupportedAlgorithm, ConfigurationError):
             raise KeyStoreError("stored signing key is unusable") from None
         if key.kid != kid:  # the plaintext must be the key the item publishes
