@@ -106,7 +106,12 @@ def test_the_scheduled_event_bootstraps_then_changes_nothing(
         if line.get("message") == "signing key transition"
     ]
     assert logged == [(t["kid"], t["from"], t["to"]) for t in first["transitions"]]
-    assert metric_values(lines) == {"KeyRotationRuns": 1.0, "KeyTransitions": 2.0, "KeyRotations": 1.0}
+    values = metric_values(lines)
+    # the scheduled run also reports the signing key's age and the time to its rotation (dashboard, alarm)
+    age, remaining = values.pop("SigningKeyAge"), values.pop("SecondsToRotation")
+    assert 0 <= age < 60
+    assert age + remaining == pytest.approx(app.settings.schedule.period)
+    assert values == {"KeyRotationRuns": 1.0, "KeyTransitions": 2.0, "KeyRotations": 1.0}
     assert invoke(app, event("rotation-scheduled.json")) == {
         "ok": True,
         "action": "reconcile",

@@ -20,6 +20,7 @@ the ``kid``, never key material.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -147,18 +148,39 @@ def report_skipped() -> None:
     skipped_this_run.clear()
 
 
+key_store = KeyStore(
+    settings.table_name,
+    boto3.client("dynamodb"),
+    boto3.client("kms"),
+    settings.kms_key_id,
+    on_skipped=note_skipped,
+)
 rotator = KeyRotator(
-    KeyStore(
-        settings.table_name,
-        boto3.client("dynamodb"),
-        boto3.client("kms"),
-        settings.kms_key_id,
-        on_skipped=note_skipped,
-    ),
+    key_store,
     settings.schedule,
     settings.key_spec,
     observer=record_transition,
 )
+
+
+def record_key_age(now: float) -> None:
+    """After a scheduled run: how old the signing key is and how long until it is due to rotate.
+
+    The dashboard graphs both, and ``KeySetNotRotatingAlarm`` pages when the rotation is overdue or these
+    gauges stop arriving (the schedule or the function stopped).  Best effort: a failed read only leaves a
+    gap, which that alarm treats as breaching.
+    """
+    try:
+        head = key_store.read_key_set().head
+    except Exception:  # noqa: BLE001 - the run itself succeeded; a missing gauge is alarmed on
+        logger.warning("signing-key age not measured")
+        return
+    if head is None:
+        return
+    age = max(0.0, now - head.activated_at)
+    metrics.add_metric(name="SigningKeyAge", unit=MetricUnit.Seconds, value=age)
+    remaining = settings.schedule.period - age  # negative once the rotation is overdue
+    metrics.add_metric(name="SecondsToRotation", unit=MetricUnit.Seconds, value=remaining)
 
 
 def _run(action: str, kid: str | None) -> list[Transition]:
@@ -184,6 +206,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     skipped_this_run.clear()
     try:
         transitions = _run(action, kid)
+        if action == "reconcile":
+            record_key_age(time.time())  # before report_skipped: its read notes the same items
     except UnknownKid:
         logger.warning("a manual action named an unknown kid", kid=kid_label(kid or ""))
         return {"ok": False, "action": action, "error": "unknown_kid", "message": "no such signing key"}
