@@ -6,6 +6,10 @@ values and physical ids, read from ``.local/stack.json`` -- and called once with
 Its result is printed as JSON on stdout; a function error is printed as Lambda reports it
 (``errorType``, ``errorMessage``) and the exit status is 1.  Exit status 2: a usage error, or no
 stack running.
+
+The sample events' placeholders (a token, the example client, a kid; :mod:`local.event_placeholders`,
+``events/README.md``) are filled from the running stack first, and what was filled is said on stderr
+(never a token or a secret).
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .assembly import function_definitions
 from .config import ACCOUNT_ID, REGION, ConfigError, LocalConfig
+from .event_placeholders import LiveValues, fill_placeholders, holds_placeholders
 from .lambda_runtime import FunctionError, FunctionLoadError, LambdaRuntime, print_error
+from .live_values import LiveValueError, live_values
 from .offline_aws import use_local_endpoint
-from .stack_state import STACK_FILE, StackState
+from .stack_state import DEMO_CLIENT_FILE, STACK_FILE, StackState, read_demo_client
 from .template_model import TemplateError, TemplateModel
 
 USAGE = (
@@ -65,7 +71,18 @@ def _event(path: str) -> Any:
         raise InvokeError(f"the event file {path} is not JSON") from None
 
 
-def invoke(function_id: str, event_path: str, config: LocalConfig) -> Any:
+def _live_values(state_dir: Path, state: StackState) -> LiveValues:
+    try:
+        demo = read_demo_client(state_dir)
+    except (OSError, ValueError):
+        raise InvokeError(
+            f"{state_dir / DEMO_CLIENT_FILE} is missing or unreadable: the event's placeholders need the "
+            "demo client of a running `make dev`; restart it"
+        ) from None
+    return live_values(demo, state.refs.get("SigningKeysTable", ""), state.aws_endpoint_url)
+
+
+def invoke(function_id: str, event_path: str, config: LocalConfig, *, report: TextIO = sys.stderr) -> Any:
     """The function's result: :class:`FunctionError` if it failed, :class:`InvokeError` if it cannot run."""
     event = _event(event_path)
     state = _running_state(config.state_dir)
@@ -83,6 +100,12 @@ def invoke(function_id: str, event_path: str, config: LocalConfig) -> Any:
     runtime = LambdaRuntime(definitions, region=REGION, account_id=ACCOUNT_ID, report_error=print_error)
     runtime.apply_shared_environment()
     runtime.load()
+    if holds_placeholders(event):
+        try:
+            event, filled = fill_placeholders(event, _live_values(config.state_dir, state))
+        except LiveValueError as error:
+            raise InvokeError(str(error)) from None
+        print(f"invoke: placeholders filled from the running stack: {'; '.join(filled)}", file=report)
     return runtime.invoke(function_id, event)
 
 

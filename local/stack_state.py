@@ -51,6 +51,14 @@ class StackState:
         )
 
 
+def read_demo_client(state_dir: Path) -> dict[str, Any]:
+    """The running stack's ``demo-client.json``; ``FileNotFoundError`` when there is none."""
+    document = json.loads((state_dir / DEMO_CLIENT_FILE).read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or not {"client_id", "client_secret", "token_url"} <= set(document):
+        raise ValueError(f"{DEMO_CLIENT_FILE} lacks client_id, client_secret or token_url")
+    return document
+
+
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
     """Write ``document`` to ``path`` atomically (a reader never sees half a file), mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)

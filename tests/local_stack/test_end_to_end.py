@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,87 +26,9 @@ import pytest
 import requests
 from authlib.integrations import requests_client as oauth2  # type: ignore[import-untyped]
 
-REPO = Path(__file__).resolve().parents[2]
-START_DEADLINE = 90.0  # seconds for the stack to come up (moto, five functions, first key)
-STOP_DEADLINE = 30.0
+from .running_stack import REPO, StackProcess, invoke, stack_environment, start_stack, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_until(condition: Callable[[], Any], deadline_seconds: float, what: str) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``deadline_seconds``."""
-    deadline = time.monotonic() + deadline_seconds
-    pause = threading.Event()
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what} after {deadline_seconds:.0f}s")
-        pause.wait(0.1)
-
-
-@dataclass
-class StackProcess:
-    process: subprocess.Popen[bytes]
-    state_dir: Path
-    log: Path
-    demo: dict[str, Any]
-
-    @property
-    def stack(self) -> dict[str, Any]:
-        return json.loads((self.state_dir / "stack.json").read_text())
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self, signum: int = signal.SIGINT) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-        try:
-            return self.process.wait(timeout=STOP_DEADLINE)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_DEADLINE)
-            raise
-
-
-def stack_environment(state_dir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    env.update(
-        PORT=str(port),
-        AWS_PORT="0",
-        ROTATION_INTERVAL="0",  # rotations happen when the test says so
-        LOCAL_STATE_DIR=str(state_dir),
-        FUNCTION_LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def start_stack(state_dir: Path, port: int = 0) -> StackProcess:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = state_dir / f"stack-{time.monotonic_ns()}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local"],
-            cwd=REPO,
-            env=stack_environment(state_dir, port),
-            stdout=sink,
-            stderr=sink,
-        )
-    demo_file = state_dir / "demo-client.json"
-    try:
-        wait_until(
-            lambda: demo_file.exists() or process.poll() is not None, START_DEADLINE, "the local stack"
-        )
-    except BaseException:
-        process.kill()
-        process.wait(timeout=STOP_DEADLINE)
-        raise
-    if process.poll() is not None:
-        pytest.fail(f"the local stack exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-    return StackProcess(process, state_dir, log, json.loads(demo_file.read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -137,21 +56,6 @@ def kid_of(token: str) -> str:
 
 def published_kids(stack: StackProcess) -> set[str]:
     return {key["kid"] for key in requests.get(stack.demo["jwks_url"], timeout=10).json()["keys"]}
-
-
-def invoke(stack: StackProcess, function: str, event: dict[str, Any]) -> tuple[int, str]:
-    event_file = stack.state_dir / f"event-{time.monotonic_ns()}.json"
-    event_file.write_text(json.dumps(event))
-    env = stack_environment(stack.state_dir, 0)
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "local.invoke", function, str(event_file)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return completed.returncode, completed.stdout.decode()
 
 
 # -- the tests ----------------------------------------------------------------------------------------
@@ -436,67 +340,3 @@ def test_ctrl_c_stops_everything_and_a_second_run_starts(tmp_path: Path) -> None
         assert second.demo["client_secret"] != first.demo["client_secret"]
     finally:
         assert second.stop(signal.SIGTERM) == 0
-
-
-# -- every file in events/, through `make invoke` (issue 7: none can go stale) -----------------------------
-
-EVENT_FUNCTIONS = {
-    "authorizer-": "AuthorizerFunction",
-    "rotation-": "KeyRotationFunction",
-    "token-request-": "TokenFunction",
-    "jwks-": "JwksFunction",
-    "discovery-": "JwksFunction",
-    "sample-api-": "SampleApiFunction",
-    "http-api-": "SampleHttpApiFunction",
-}
-# What each sample does against a fresh local stack.  The authorizer samples carry a placeholder token:
-# 401, which every event type answers with "Unauthorized" (403 is only for a valid token short of scope).
-# The token samples name an example client that only their own tests register
-# (tests/token_issuer/test_sample_events.py), so here the Basic/POST ones get the RFC 6749 §5.2
-# invalid_client; the revoke sample names RFC 7638's example kid.
-EXPECTED: dict[str, Callable[[int, Any], bool]] = {
-    "authorizer-token.json": lambda status, out: status == 1 and out["errorMessage"] == "Unauthorized",
-    "authorizer-request.json": lambda status, out: status == 1 and out["errorMessage"] == "Unauthorized",
-    "authorizer-http-api.json": lambda status, out: status == 1 and out["errorMessage"] == "Unauthorized",
-    "rotation-scheduled.json": lambda status, out: status == 0 and out["ok"] is True,
-    "rotation-rotate-now.json": lambda status, out: status == 0 and out["ok"] is True,
-    "rotation-revoke.json": lambda status, out: (
-        status == 0 and (out["ok"], out["error"]) == (False, "unknown_kid")
-    ),
-    "token-request-basic.json": lambda status, out: status == 0 and out["statusCode"] == 401,
-    "token-request-post.json": lambda status, out: status == 0 and out["statusCode"] == 401,
-    "token-request-bad.json": lambda status, out: (
-        status == 0 and out["statusCode"] == 400 and json.loads(out["body"])["error"] == "invalid_request"
-    ),
-    "jwks-request.json": lambda status, out: status == 0 and bool(json.loads(out["body"])["keys"]),
-    "discovery-request.json": lambda status, out: status == 0 and "token_endpoint" in json.loads(out["body"]),
-    "sample-api-get-order.json": lambda status, out: (
-        status == 0 and json.loads(out["body"])["order"]["id"] == "o-1001"
-    ),
-    "http-api-list-shipments.json": lambda status, out: (
-        status == 0 and json.loads(out["body"])["caller"]["scope"] == "shipments:read"
-    ),
-}
-EVENT_FILES = sorted(path.name for path in (REPO / "events").glob("*.json"))
-
-
-def test_every_event_file_has_a_function_and_an_expected_result() -> None:
-    assert EVENT_FILES, "events/ is empty"
-    for name in EVENT_FILES:
-        assert any(name.startswith(prefix) for prefix in EVENT_FUNCTIONS), f"{name}: which function?"
-    assert set(EXPECTED) == set(EVENT_FILES)
-
-
-@pytest.mark.parametrize("name", EVENT_FILES)
-def test_each_event_file_runs_through_make_invoke(stack: StackProcess, name: str) -> None:
-    function = next(f for prefix, f in EVENT_FUNCTIONS.items() if name.startswith(prefix))
-    status, output = invoke(stack, function, json.loads((REPO / "events" / name).read_text(encoding="utf-8")))
-    assert EXPECTED[name](status, invocation_result(output))
-
-
-def invocation_result(output: str) -> Any:
-    """The printed result: the last top-level JSON document (the function's own log lines come first,
-    one JSON object per line, as Lambda writes them)."""
-    lines = output.splitlines()
-    start = max(index for index, line in enumerate(lines) if line == "{")
-    return json.loads("\n".join(lines[start:]))
