@@ -123,7 +123,8 @@ def load_authorizer(
 
     def load(document: dict[str, Any] | None = None, **overrides: str) -> ModuleType:
         jwks_server.reset(published_jwks if document is None else document)
-        env = function_environment("AuthorizerFunction", {}, {"IssuerUrl": jwks_server.base}, cfn_template)
+        refs = {"ApisTable": "apis"}  # the registry is never read: these events name no profile
+        env = function_environment("AuthorizerFunction", refs, {"IssuerUrl": jwks_server.base}, cfn_template)
         for name in ("EXTERNAL_ISSUERS", "USAGE_KEYS", "HTTP_API_RESPONSE"):
             monkeypatch.delenv(name, raising=False)
         for name, value in (env | overrides).items():
