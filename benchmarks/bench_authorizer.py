@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -169,6 +170,13 @@ def warm(sample: BenchToken, jwks_uri: str) -> list[str]:
         }
         contenders["blueprint"] = python_contender(partial(decide, blueprint.lambda_handler, events["TOKEN"]))
         contenders["verifier"] = python_contender(lambda: verifier.verify(sample.token))
+        # the TOKEN decision's parts (informative): the decision alone, the handler without its Logger
+        # decorator, the JSON of the answer alone
+        token_event, answer = events["TOKEN"], app.lambda_handler(events["TOKEN"], CONTEXT)
+        bare_handler = getattr(app.lambda_handler, "__wrapped__", app.lambda_handler)
+        contenders["decide"] = python_contender(lambda: app.authorizer.decide(token_event))
+        contenders["no Logger"] = python_contender(lambda: bare_handler(token_event, CONTEXT))
+        contenders["json.dumps"] = python_contender(lambda: json.dumps(answer))
         contenders["raw"] = python_contender(raw_signature_check(sample))
         rounds = interleave(contenders, calls=CALLS, rounds=ROUNDS)
     print(f"== authorizer warm: CPU per decision, RS256, with json.dumps of the answer ({ROUNDS} x {CALLS})")
@@ -189,6 +197,15 @@ def warm(sample: BenchToken, jwks_uri: str) -> list[str]:
         print(f"{name:10} {microseconds(rounds.time(name))} {ratio_text(limit):>20} {target:>28}")
     versus = rounds.ratio("blueprint", "TOKEN")
     print(f"blueprint/TOKEN {ratio_text(versus)} (informative: > 1 means ours is faster)")
+    parts = {name: rounds.time(name).median * 1e6 for name in ("TOKEN", "decide", "no Logger", "json.dumps")}
+    verify_us = rounds.time("verifier").median * 1e6
+    print(
+        f"TOKEN breakdown (informative, us): verify {verify_us:.1f}; rest of the decision "
+        f"{parts['decide'] - verify_us:.1f} (event, ARN, routes, policy); record + handler glue "
+        f"{parts['no Logger'] - parts['decide']:.1f}; Logger.inject_lambda_context "
+        f"{parts['TOKEN'] - parts['json.dumps'] - parts['no Logger']:.1f}; json.dumps of the "
+        f"{len(json.dumps(answer))}-byte answer {parts['json.dumps']:.1f}"
+    )
     return missed
 
 
@@ -266,21 +283,28 @@ _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
 def import_profile(token: str, jwks_uri: str) -> None:
-    """The top-level imports of our cold start by cumulative time (``-X importtime``, one run)."""
+    """Where the import time of a cold start goes, by top-level package (``-X importtime`` self times,
+    median of 5 runs per package; wall clock, so it includes waiting on a busy machine)."""
     env = cold_environment(token, jwks_uri)
     for name, code in (("ours", COLD_OURS), ("blueprint", COLD_BLUEPRINT)):
-        result = subprocess.run(  # noqa: S603 - our own interpreter and code
-            [COLD_PYTHON, "-X", "importtime", "-c", code], env=env, capture_output=True, text=True, check=True
-        )
-        top: list[tuple[int, str]] = []
-        for match in _IMPORT_LINE.finditer(result.stderr):
-            cumulative, indent, module = int(match[2]), len(match[3]), match[4]
-            if indent <= 1:  # imported by the handler module itself, not by another import
-                top.append((cumulative, module))
-        top.sort(reverse=True)
-        total = sum(cumulative for cumulative, _ in top)
-        listing = ", ".join(f"{module} {cumulative / 1000:.1f}" for cumulative, module in top[:7])
-        print(f"imports {name:9} {total / 1000:6.1f} ms in all; biggest (ms): {listing}")
+        runs: list[Counter[str]] = []
+        for _ in range(5):
+            result = subprocess.run(  # noqa: S603 - our own interpreter and code
+                [COLD_PYTHON, "-X", "importtime", "-c", code],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            by_package: Counter[str] = Counter()
+            for match in _IMPORT_LINE.finditer(result.stderr):
+                by_package[match[4].split(".")[0]] += int(match[1])
+            runs.append(by_package)
+        packages = {package for run_ in runs for package in run_}
+        medians = {package: statistics.median(run_[package] for run_ in runs) for package in packages}
+        top = sorted(medians.items(), key=lambda item: -item[1])
+        listing = ", ".join(f"{package} {us / 1000:.1f}" for package, us in top[:8])
+        print(f"imports {name:9} {sum(medians.values()) / 1000:6.1f} ms in all; by package (ms): {listing}")
 
 
 def decision_instructions(token: str, jwks_uri: str) -> None:
