@@ -17,8 +17,9 @@ SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-# `make deploy ENV=prod`: a samconfig.toml environment.
+# `make deploy ENV=prod`: a samconfig.toml environment; REGION (optional) overrides the environment's region.
 ENV ?= dev
+REGION ?=
 # `make invoke FUNCTION=TokenFunction EVENT=events/x.json`: a logical id from template.yaml and an event file.
 FUNCTION ?=
 EVENT ?=
@@ -136,8 +137,8 @@ invoke: venv ## Invoke one function locally: make invoke FUNCTION=TokenFunction 
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=<file>"; exit 2; }
 	$(OFFLINE_AWS) $(PY) -m local.invoke "$(FUNCTION)" "$(EVENT)"
 
-deploy: build ## sam deploy --config-env $(ENV) (real AWS: uses your credentials)
-	$(SAM) deploy --config-env $(ENV)
+deploy: build ## sam deploy --config-env $(ENV) [--region $(REGION)] (real AWS: uses your credentials)
+	$(SAM) deploy --config-env $(ENV) $(if $(REGION),--region $(REGION))
 
 # ----------------------------------------------------------------------------------------------------------------
 .PHONY: clean distclean
