@@ -30,6 +30,7 @@ from typing import Any, TextIO
 import boto3
 
 from . import stack_state
+from .api_description import DescribedGateway
 from .assembly import (
     StackScope,
     exported_functions,
@@ -237,6 +238,7 @@ class LocalStack:
         apis += self._http_apis(main, runtime, log)
         for example in examples:
             apis += self._example_apis(example, runtime, log)
+        server.gateway = DescribedGateway.serving(gateway, {api.name: api.base_url for api in apis})
         authorizers = _authorizer_functions(apis)
         runtime.load([d.logical_id for d in definitions if d.logical_id not in authorizers])
         for api_server in self._servers:
