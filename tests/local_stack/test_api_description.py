@@ -8,7 +8,11 @@ from local.api_description import DESCRIPTION_FILE, DescribedGateway, local_desc
 from local.gateway import Exchange
 from local.proxy_event import HttpRequest, HttpResponse
 
-URLS = {"AuthApi": "http://127.0.0.1:3000", "SampleApi": "http://127.0.0.1:3000", "SampleHttpApi": "http://127.0.0.1:3002/dev"}
+URLS = {
+    "AuthApi": "http://127.0.0.1:3000",
+    "SampleApi": "http://127.0.0.1:3000",
+    "SampleHttpApi": "http://127.0.0.1:3002/dev",
+}
 
 
 class Inner:
