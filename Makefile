@@ -117,6 +117,15 @@ bench: venv ## Run benchmarks/bench_*.py and load_*.py (never part of `make test
 	status=0; for script in "$${scripts[@]}"; do echo "== $$script"; $(OFFLINE_AWS) $(PY) "$$script" || status=1; done; \
 	exit $$status
 
+.PHONY: mutate
+mutate: ## Mutation testing of the security checks, in throwaway copies (never in `make test`); MUTATE_ARGS=--named
+	@if [ ! -f .venv-mutation/.stamp ] || [ requirements/dev.txt -nt .venv-mutation/.stamp ] \
+		|| [ requirements/mutation.txt -nt .venv-mutation/.stamp ]; then \
+		rm -rf .venv-mutation && $(PYTHON) -m venv .venv-mutation \
+		&& $(call PIP_INSTALL,.venv-mutation,-r requirements/dev.txt -r requirements/mutation.txt) \
+		&& touch .venv-mutation/.stamp; fi
+	$(OFFLINE_AWS) .venv-mutation/bin/python -m tools.mutation $(MUTATE_ARGS)
+
 # ----------------------------------------------------------------------------------------------------------------
 # Build, run locally, deploy
 # ----------------------------------------------------------------------------------------------------------------
