@@ -39,7 +39,7 @@ from offline_environment import ROOT
 from partnerauth.key_source import StaticKeySource
 from partnerauth.verification import AccessTokenVerifier, IssuerPolicy
 
-CALLS, ROUNDS = 300, 15  # per contender: 15 rounds x 300 calls, after one warm-up round
+CALLS, ROUNDS = 400, 21  # per contender: 21 rounds x 400 calls, after one warm-up round
 PEER_TARGET, LIMIT_TARGET = 1.0, 0.60
 
 

@@ -45,7 +45,7 @@ def _refuse_constant(_: str) -> Any:
 
 
 def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+    if len(text) > _MAX_INT_DIGITS and len(text.lstrip("-")) > _MAX_INT_DIGITS:  # short ones need no lstrip
         raise ValueError("integer out of range")
     return int(text)
 
