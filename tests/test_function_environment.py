@@ -30,7 +30,7 @@ REFS = {
     "ApisTable": "apis",
     "ClientSecretPepper": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper-AbCdEf",
 }
-OPTIONAL_PARAMETERS = {"ExternalIssuers": "[]", "UsageKeys": "{}"}
+OPTIONAL_PARAMETERS = {"ExternalIssuers": "[]"}
 # Read when present, with a default when not; DESIGN.md documents each.
 OPTIONAL_SETTINGS = {
     "AuthorizerFunction": {"HTTP_API_RESPONSE"},

@@ -167,8 +167,8 @@ def test_each_function_logs_to_its_own_log_group_with_the_stack_retention(cfn_te
 
 
 def test_environment_variables_are_the_ones_design_lists(cfn_template: Template) -> None:
-    optional = {"EXTERNAL_ISSUERS", "USAGE_KEYS"}  # set only when their parameter is non-empty
-    everything = {"ExternalIssuers": "[]", "UsageKeys": "{}"}
+    optional = {"EXTERNAL_ISSUERS"}  # set only when its parameter is non-empty
+    everything = {"ExternalIssuers": "[]"}
     powertools = set(cfn_template["Globals"]["Function"]["Environment"]["Variables"])
     assert powertools == {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
     refs = {**REFS, **dict.fromkeys(["ClientsTable", "SigningKeysTable", "AuthAttemptsTable"], "t")}

@@ -125,7 +125,7 @@ def load_authorizer(
         jwks_server.reset(published_jwks if document is None else document)
         refs = {"ApisTable": "apis"}  # the registry is never read: these events name no profile
         env = function_environment("AuthorizerFunction", refs, {"IssuerUrl": jwks_server.base}, cfn_template)
-        for name in ("EXTERNAL_ISSUERS", "USAGE_KEYS", "HTTP_API_RESPONSE"):
+        for name in ("EXTERNAL_ISSUERS", "USAGE_KEY_NAMESPACE", "HTTP_API_RESPONSE"):
             monkeypatch.delenv(name, raising=False)
         for name, value in (env | overrides).items():
             monkeypatch.setenv(name, value)

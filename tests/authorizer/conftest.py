@@ -46,7 +46,7 @@ ROUTE_SCOPES = {
     "POST /orders": ["orders:write"],
     "GET /inventory": ["inventory:read"],
 }
-USAGE_KEYS = {"partner-1": "usage-key-of-partner-1-0123456789"}
+USAGE_KEY_NAMESPACE = "partnerauth-test"  # the stack name: our clients' API keys are derived in it
 ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:sampleapi1/dev"
 
 
@@ -205,7 +205,7 @@ def environment(jwks_base: str = "https://auth.example.test", **overrides: str) 
                 }
             ]
         ),
-        "USAGE_KEYS": json.dumps(USAGE_KEYS),
+        "USAGE_KEY_NAMESPACE": USAGE_KEY_NAMESPACE,
         "JWKS_MAX_AGE": "300",
         "JWKS_COOLDOWN": "30",
         "LEEWAY": "60",
@@ -318,7 +318,14 @@ def handler_env(jwks_server: JwksServer) -> dict[str, str]:
 
 def import_app(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> ModuleType:
     """Import ``authorizer.app`` afresh under ``env`` (it reads its configuration at import)."""
-    for name in ("ISSUER", "AUDIENCE", "JWKS_URI", "EXTERNAL_ISSUERS", "USAGE_KEYS", "HTTP_API_RESPONSE"):
+    for name in (
+        "ISSUER",
+        "AUDIENCE",
+        "JWKS_URI",
+        "EXTERNAL_ISSUERS",
+        "USAGE_KEY_NAMESPACE",
+        "HTTP_API_RESPONSE",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -17,6 +17,7 @@ from local.iam_policy import Decision as Iam
 from local.iam_policy import evaluate
 from partnerauth.errors import Reason
 from partnerauth.keys import SigningKey
+from partnerauth.usage_plans import usage_key_value
 
 from .conftest import (
     ARN_PREFIX,
@@ -26,7 +27,7 @@ from .conftest import (
     EXTERNAL_ISSUER,
     ISSUER,
     NOW,
-    USAGE_KEYS,
+    USAGE_KEY_NAMESPACE,
     AuthorizerFactory,
     TokenFactory,
     bearer,
@@ -333,13 +334,26 @@ def test_a_route_outside_the_map_with_odd_characters_is_still_denied(
     assert policy_answer(decision, f"{ARN_PREFIX}/DELETE/orders/%2e%2e") is not Iam.ALLOW
 
 
-def test_our_partners_get_their_usage_plan_key(authorizer: Authorizer, token: TokenFactory) -> None:
+def test_our_partners_get_the_api_key_derived_from_their_client_id(
+    authorizer: Authorizer, token: TokenFactory
+) -> None:
+    # Given tokens of two of our clients
     decision = authorizer.decide(token_event(bearer(token())))
-    assert decision.response is not None
-    assert decision.response["usageIdentifierKey"] == USAGE_KEYS["partner-1"]
     other = authorizer.decide(token_event(bearer(token(client_id="partner-2", sub="partner-2"))))
+    # Then each answer names the client's own API key, the one the admin CLI put in its usage plan
+    assert decision.response is not None
     assert other.response is not None
-    assert "usageIdentifierKey" not in other.response
+    assert decision.response["usageIdentifierKey"] == usage_key_value(USAGE_KEY_NAMESPACE, "partner-1")
+    assert other.response["usageIdentifierKey"] == usage_key_value(USAGE_KEY_NAMESPACE, "partner-2")
+    assert decision.response["usageIdentifierKey"] != other.response["usageIdentifierKey"]
+
+
+def test_without_a_usage_key_namespace_answers_name_no_api_key(
+    make_authorizer: AuthorizerFactory, token: TokenFactory
+) -> None:
+    decision = make_authorizer(USAGE_KEY_NAMESPACE="").decide(token_event(bearer(token())))
+    assert decision.response is not None
+    assert "usageIdentifierKey" not in decision.response
 
 
 def test_usage_keys_are_not_given_to_a_namesake_of_another_issuer(

@@ -11,7 +11,7 @@ from authorizer.settings import AuthorizerSettings
 from partnerauth.errors import ConfigurationError
 from tests.support.template import function_environment, load_template
 
-from .conftest import AUDIENCE, EXTERNAL_ISSUER, ISSUER, ROUTE_SCOPES, USAGE_KEYS, environment
+from .conftest import AUDIENCE, EXTERNAL_ISSUER, ISSUER, ROUTE_SCOPES, USAGE_KEY_NAMESPACE, environment
 
 
 def test_the_environment_becomes_typed_settings() -> None:
@@ -30,18 +30,20 @@ def test_the_environment_becomes_typed_settings() -> None:
     )
     assert external.require_access_token_type is False
     assert {route.key for route in settings.routes.routes} == set(ROUTE_SCOPES)
-    assert dict(settings.usage_keys) == USAGE_KEYS
+    assert settings.usage_key_namespace == USAGE_KEY_NAMESPACE
     assert (settings.jwks_max_age, settings.jwks_cooldown, settings.leeway) == (300, 30, 60)
     assert settings.http_api_response == "simple"
 
 
 def test_optional_variables_have_defaults() -> None:
-    env = environment(EXTERNAL_ISSUERS="", USAGE_KEYS="", JWKS_MAX_AGE="", JWKS_COOLDOWN="", LEEWAY="")
+    env = environment(
+        EXTERNAL_ISSUERS="", USAGE_KEY_NAMESPACE="", JWKS_MAX_AGE="", JWKS_COOLDOWN="", LEEWAY=""
+    )
     del env["ALLOWED_ALGORITHMS"], env["MAX_TOKEN_LIFETIME"]
     settings = AuthorizerSettings.from_environment(env)
     assert len(settings.issuers) == 1
     assert settings.own_issuer.algorithms == frozenset({"RS256"})
-    assert dict(settings.usage_keys) == {}
+    assert settings.usage_key_namespace is None  # no usageIdentifierKey in answers
     assert (settings.jwks_max_age, settings.jwks_cooldown, settings.leeway) == (300, 30, 60)
 
 
@@ -120,21 +122,13 @@ EXTERNAL: dict[str, Any] = {
             "must include the client_id_claim",
         ),
         ({"EXTERNAL_ISSUERS": json.dumps([EXTERNAL | {"max_lifetime": True}])}, "max_lifetime"),
-        ({"USAGE_KEYS": "[]"}, "USAGE_KEYS must be"),
-        ({"USAGE_KEYS": '{"partner-1": 7}'}, "USAGE_KEYS must be"),
-        ({"USAGE_KEYS": '{"partner-1": ""}'}, "USAGE_KEYS must be"),
+        ({"USAGE_KEY_NAMESPACE": "x" * 129}, "USAGE_KEY_NAMESPACE must be"),
+        ({"USAGE_KEY_NAMESPACE": "stack\nname"}, "USAGE_KEY_NAMESPACE must be"),
     ],
 )
 def test_a_configuration_that_cannot_work_is_refused(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         AuthorizerSettings.from_environment(environment(**overrides))
-
-
-def test_a_refused_usage_key_map_is_not_echoed() -> None:
-    secret = "api-key-value-that-must-not-appear"
-    with pytest.raises(ConfigurationError) as refused:
-        AuthorizerSettings.from_environment(environment(USAGE_KEYS=json.dumps({"partner-1": [secret]})))
-    assert secret not in str(refused.value)
 
 
 def test_loopback_jwks_uris_are_allowed_for_tests_and_the_local_stack() -> None:

@@ -42,7 +42,7 @@ def _start() -> tuple[AuthorizerSettings, JwksCache, Authorizer]:
     try:
         settings = AuthorizerSettings.from_environment(os.environ)
     except ConfigurationError as error:
-        # The message names the variable and never its value (USAGE_KEYS holds API keys).
+        # The message names the variable and never its value.
         logger.critical("authorizer configuration refused", extra={"problem": str(error)})
         raise
     cache = JwksCache(

@@ -50,6 +50,7 @@ from partnerauth.compact import parse_compact
 from partnerauth.errors import Reason, TokenRejected
 from partnerauth.key_source import KeySource
 from partnerauth.route_policy import PolicyPlan, Route
+from partnerauth.usage_plans import usage_key_value
 from partnerauth.verification import AccessTokenVerifier, VerifiedToken
 
 from .settings import AuthorizerSettings
@@ -152,7 +153,7 @@ class Authorizer:
         self._clock = clock
         self._profiles = profiles
         self._own_issuer = settings.own_issuer
-        self._usage_keys = settings.usage_keys
+        self._usage_key_namespace = settings.usage_key_namespace
         self._http_api_simple = settings.http_api_response == "simple"
         self._verifiers: dict[tuple[str, str], AccessTokenVerifier] = {}
         self._documents: dict[tuple[str, int], _Document] = {}
@@ -335,10 +336,12 @@ class Authorizer:
         return answer
 
     def _usage_key(self, token: VerifiedToken) -> str | None:
-        # Client ids are only unique per issuer: API keys are mapped for our own clients only.
-        if token.issuer != self._own_issuer.issuer:
+        """The API key a usage plan meters this client with, derived from the client id the verified token
+        carries (no lookup: docs/DESIGN.md, "Per-partner quotas").  Client ids are only unique per issuer:
+        only our own clients have keys."""
+        if self._usage_key_namespace is None or token.issuer != self._own_issuer.issuer:
             return None
-        return self._usage_keys.get(token.client_id)
+        return usage_key_value(self._usage_key_namespace, token.client_id)
 
 
 _EMPTY_PLAN = PolicyPlan(frozenset(), (), ())

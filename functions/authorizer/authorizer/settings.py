@@ -19,8 +19,9 @@ Variables (docs/DESIGN.md, docs/authorizer.md):
     is used before it is read again (seconds, default 60).
 ``EXTERNAL_ISSUERS``
     optional JSON list of trusted external issuers (:func:`external_issuer`).
-``USAGE_KEYS``
-    optional JSON object ``{client_id: api key value}`` for API Gateway usage plans.
+``USAGE_KEY_NAMESPACE``
+    optional: the stack's name, in which our own clients' API keys are derived
+    (:func:`partnerauth.usage_plans.usage_key_value`); unset, answers carry no ``usageIdentifierKey``.
 ``JWKS_MAX_AGE``, ``JWKS_COOLDOWN``, ``LEEWAY``, ``MAX_TOKEN_LIFETIME``
     seconds (defaults 300, 30, 60, 3600).
 ``HTTP_API_RESPONSE``
@@ -49,7 +50,7 @@ DEFAULT_MAX_TOKEN_LIFETIME = 3600
 DEFAULT_PROFILE_MAX_AGE = 60
 JWKS_FETCH_TIMEOUT = 3.0  # one fetch per cooldown at most; our JWKS function may itself be cold
 MAX_EXTERNAL_ISSUERS = 20
-MAX_USAGE_KEYS = 10_000
+MAX_USAGE_KEY_NAMESPACE = 128  # a CloudFormation stack name's limit
 HTTP_API_RESPONSES = ("simple", "policy")
 
 _EXTERNAL_ISSUER_MEMBERS = frozenset(
@@ -73,7 +74,7 @@ class AuthorizerSettings(NamedTuple):
 
     issuers: tuple[IssuerPolicy, ...]
     profiles: Mapping[str, ApiProfile]
-    usage_keys: Mapping[str, str]
+    usage_key_namespace: str | None
     jwks_max_age: int
     jwks_cooldown: int
     leeway: int
@@ -120,7 +121,7 @@ class AuthorizerSettings(NamedTuple):
         return cls(
             issuers=issuers,
             profiles=MappingProxyType(profiles),
-            usage_keys=_usage_keys(environ.get("USAGE_KEYS", "")),
+            usage_key_namespace=_usage_key_namespace(environ.get("USAGE_KEY_NAMESPACE", "")),
             jwks_max_age=max_age,
             jwks_cooldown=cooldown,
             leeway=leeway,
@@ -235,15 +236,10 @@ def external_issuer(entry: object, default_max_lifetime: int) -> IssuerPolicy:
     )
 
 
-def _usage_keys(text: str) -> Mapping[str, str]:
-    if not text.strip():
-        return MappingProxyType({})
-    document = _json(text, "USAGE_KEYS")
-    if (
-        not isinstance(document, dict)
-        or len(document) > MAX_USAGE_KEYS
-        or not all(isinstance(value, str) and value.strip() == value and value for value in document.values())
-    ):
-        # The message never echoes a value: these are API key values.
-        raise ConfigurationError("USAGE_KEYS must be a JSON object {client_id: api key value}")
-    return MappingProxyType(dict(document))
+def _usage_key_namespace(text: str) -> str | None:
+    namespace = text.strip()
+    if len(namespace) > MAX_USAGE_KEY_NAMESPACE or not namespace.isprintable():
+        raise ConfigurationError(
+            f"USAGE_KEY_NAMESPACE must be a stack name (at most {MAX_USAGE_KEY_NAMESPACE})"
+        )
+    return namespace or None
