@@ -3,15 +3,12 @@
 CloudFormation ``Rules`` cannot compare numbers, so the relations are kept by the parameters' own
 ``MinValue``/``MaxValue``: each relation is checked here at the worst corner of the ranges (every relation
 is monotone in each setting).  The rotation function checks the deployed values again at cold start
-(``RotationSchedule.validate``).  A relation the ranges do not keep yet is a strict xfail naming the range
-change it needs (issue 19); it turns into a failure as soon as the template keeps it, so the marker goes.
+(``RotationSchedule.validate``).
 """
 
 from __future__ import annotations
 
 import math
-
-import pytest
 
 from partnerauth.jwks_cache import stale_if_error_for
 from partnerauth.key_lifecycle import RotationSchedule
@@ -42,10 +39,6 @@ def test_the_template_defaults_keep_every_relation(cfn_template: Template) -> No
     assert schedule.validate() is schedule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 19: needs JwksMaxAge MaxValue 3600 and PublishLead MinValue 10800 in template.yaml",
-)
 def test_every_allowed_publish_lead_covers_every_allowed_stale_copy(cfn_template: Template) -> None:
     lead_min, _ = bounds(cfn_template, "PublishLead")
     _, max_age_max = bounds(cfn_template, "JwksMaxAge")
@@ -54,19 +47,12 @@ def test_every_allowed_publish_lead_covers_every_allowed_stale_copy(cfn_template
     assert lead_min >= max_age_max + stale_if_error_for(max_age_max) + ttl_max
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 19: needs PublishLead MaxValue 86400 and RotationPeriod MinValue 172800"
-)
 def test_every_allowed_period_is_longer_than_every_allowed_lead(cfn_template: Template) -> None:
     period_min, _ = bounds(cfn_template, "RotationPeriod")
     _, lead_max = bounds(cfn_template, "PublishLead")
     assert period_min > lead_max
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 19: needs MaxTokenLifetime (and TokenLifetime) MaxValue 3600 and Grace MinValue 7560",
-)
 def test_every_allowed_grace_outlives_every_allowed_token(cfn_template: Template) -> None:
     grace_min, _ = bounds(cfn_template, "Grace")
     _, lifetime_max = bounds(cfn_template, "MaxTokenLifetime")
