@@ -1,7 +1,8 @@
 """Where the CLI's resources are: options, then environment, then the CloudFormation stack's outputs.
 
 Stack outputs used (template.yaml): ``ClientsTableName``, ``PepperSecretArn``, ``TokenUrl``,
-``ApisTableName``; stack parameters: ``MaxTokenLifetime``, ``TokenLifetime``, ``DefaultAudience``.
+``ApisTableName``, ``UsagePlans``, ``UsageKeyNamespace``; stack parameters: ``MaxTokenLifetime``,
+``TokenLifetime``, ``DefaultAudience``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class AwsContext:
             raise ContextError(f"stack {self.stack_name} not found")
         stack: dict[str, Any] = stacks[0]
         return stack
+
+    def output(self, key: str) -> str | None:
+        """A stack output by key (``None`` without a stack or without that output)."""
+        return self._output(key)
 
     def _output(self, key: str) -> str | None:
         for output in self._stack.get("Outputs", []):

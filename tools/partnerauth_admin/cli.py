@@ -22,7 +22,7 @@ from partnerauth.client_registry import (
 )
 from partnerauth.client_secrets import LazySecretHasher
 
-from . import apis, key_commands
+from . import apis, key_commands, plans
 from .aws_context import AwsContext, ContextError
 
 DEFAULT_OVERLAP = 7 * 86_400  # a week for the partner to deploy the new secret
@@ -162,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a generated secret (default), or the partner's public keys (RFC 7523: --jwks-file/--jwks-uri)",
     )
     key_commands.add_key_source_options(create, required=False)
+    plans.add_plan_option(create, creating=True)
 
     commands.add_parser("list", help="all clients (no secrets)")
 
@@ -174,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--scope", action="append", help="replaces the allowed scopes (repeatable)")
     update.add_argument("--audience", action="append", help="replaces the allowed audiences (repeatable)")
     update.add_argument("--lifetime", type=int)
+    plans.add_plan_option(update, creating=False)
 
     for name, text in (("disable", "refuse new tokens for the client"), ("enable", "allow the client again")):
         status = commands.add_parser(name, help=text)
@@ -200,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     key_commands.add_commands(commands, DEFAULT_OVERLAP)
     apis.add_commands(commands)
+    plans.add_commands(commands)
     return parser
 
 
@@ -223,6 +226,8 @@ def main(
     try:
         if args.command == "apis":  # the API registry: no clients table or pepper needed
             return apis.run(args, context, out, stdin or sys.stdin, clock)
+        if args.command == "plans":  # usage plans: API Gateway only
+            return plans.run(args, context, out)
         registry = ClientRegistry(
             context.clients_table(),
             context.client("dynamodb"),
@@ -271,22 +276,30 @@ def _run(
         if args.auth_method == PRIVATE_KEY_JWT or args.jwks_file is not None or args.jwks_uri is not None:
             client = key_commands.create_with_keys(args, registry, **metadata)
             _show_keyed(out, client, now, context.token_url())
+            plans.apply(args, context, client.client_id, out, creating=True)
             return EXIT_OK
         issued = registry.create(**metadata, secret_expires_at=_expiry(now, args.secret_expires_in))
         _show_issued(out, issued, now, context.token_url(), "Created")
+        plans.apply(args, context, issued.client.client_id, out, creating=True)
     elif command == "list":
         _list(out, registry.list_clients(), now)
     elif command == "show":
         _show(out, registry.get(args.client_id), now)
     elif command == "update":
-        client = registry.update(
-            args.client_id,
-            client_name=args.name,
-            scopes=_words(args.scope),
-            audiences=_words(args.audience),
-            token_lifetime=args.lifetime,
+        changes = (args.name, args.scope, args.audience, args.lifetime)
+        client = (
+            registry.get(args.client_id)  # --plan alone: the client item is not rewritten
+            if args.plan and all(change is None for change in changes)
+            else registry.update(
+                args.client_id,
+                client_name=args.name,
+                scopes=_words(args.scope),
+                audiences=_words(args.audience),
+                token_lifetime=args.lifetime,
+            )
         )
         _show(out, client, now)
+        plans.apply(args, context, args.client_id, out, creating=False)
     elif command in ("disable", "enable"):
         status = ClientStatus.DISABLED if command == "disable" else ClientStatus.ACTIVE
         _show(out, registry.set_status(args.client_id, status), now)
@@ -300,7 +313,7 @@ def _run(
     elif command == "revoke-secret":
         _show(out, registry.revoke_secret(args.client_id, args.secret_id), now)
     else:  # delete
-        return _delete(args, registry, out, stdin)
+        return _delete(args, registry, context, out, stdin)
     return EXIT_OK
 
 
@@ -329,7 +342,9 @@ def _show(out: Output, client: Client, now: float) -> None:
         out.line(line)
 
 
-def _delete(args: argparse.Namespace, registry: ClientRegistry, out: Output, stdin: TextIO) -> int:
+def _delete(
+    args: argparse.Namespace, registry: ClientRegistry, context: AwsContext, out: Output, stdin: TextIO
+) -> int:
     if not args.yes:
         if out.as_json or not stdin.isatty():
             out.error("refusing to delete without --yes")
@@ -340,6 +355,7 @@ def _delete(args: argparse.Namespace, registry: ClientRegistry, out: Output, std
             out.error("not confirmed; nothing deleted")
             return EXIT_USAGE
     registry.delete(args.client_id)
+    plans.forget(context, args.client_id)
     if out.as_json:
         out.json({"deleted": args.client_id})
     else:
