@@ -15,13 +15,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .algorithms import ALGORITHMS
 from .errors import ConfigurationError
 
 TOKEN_PATH = "/oauth2/token"
 JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 GRANT_TYPES = ("client_credentials",)
-AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+# private_key_jwt assertions: the verifier's asymmetric allow-list (never none or HMAC, RFC 8725 §3.1-3.2)
+AUTH_SIGNING_ALGORITHMS = tuple(ALGORITHMS)
 
 _DOMAIN = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?")
 _STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -50,6 +53,8 @@ def authorization_server_metadata(issuer: str, scopes: Iterable[str]) -> dict[st
         "jwks_uri": issuer + JWKS_PATH,
         "grant_types_supported": list(GRANT_TYPES),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        # RFC 8414 §2: the algorithms a private_key_jwt assertion may be signed with
+        "token_endpoint_auth_signing_alg_values_supported": list(AUTH_SIGNING_ALGORITHMS),
         "scopes_supported": list(dict.fromkeys(scopes)),
         "response_types_supported": [],
     }
