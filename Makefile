@@ -23,6 +23,8 @@ REGION ?=
 # `make invoke FUNCTION=TokenFunction EVENT=events/x.json`: a logical id from template.yaml and an event file.
 FUNCTION ?=
 EVENT ?=
+# `make admin ARGS='create --name "Acme" --scope orders:read'`: the admin CLI's arguments.
+ARGS ?=
 # Extra pytest arguments, e.g. PYTEST_ARGS="-k jwks -x".
 PYTEST_ARGS ?=
 # pytest-xdist workers for `make test` / `make pytest` (0 = in-process); whole files go to one worker.
@@ -129,7 +131,7 @@ mutate: ## Mutation testing of the security checks, in throwaway copies (never i
 # ----------------------------------------------------------------------------------------------------------------
 # Build, run locally, deploy
 # ----------------------------------------------------------------------------------------------------------------
-.PHONY: build validate dev invoke deploy
+.PHONY: build validate dev invoke admin deploy
 build: venv tools ## sam build (no Docker: arm64 wheels via pip --platform)
 	$(OFFLINE_AWS) PIP_PYTHON=$(CURDIR)/$(PY) $(SAM) build --template-file template.yaml
 
@@ -145,6 +147,9 @@ dev: venv ## Docker-free local stack (same as: .venv/bin/python -m local)
 invoke: venv ## Invoke one function locally: make invoke FUNCTION=TokenFunction EVENT=events/x.json
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=<file>"; exit 2; }
 	$(OFFLINE_AWS) $(PY) -m local.invoke "$(FUNCTION)" "$(EVENT)"
+
+admin: venv ## Admin CLI: make admin ARGS='list' (= .venv/bin/python -m tools.partnerauth_admin; your AWS credentials)
+	$(PY) -m tools.partnerauth_admin $(ARGS)
 
 deploy: build ## sam deploy --config-env $(ENV) [--region $(REGION)] (real AWS: uses your credentials)
 	$(SAM) deploy --config-env $(ENV) $(if $(REGION),--region $(REGION))

@@ -35,12 +35,20 @@ def render_banner(stack: RunningStack) -> str:
     token_env = token_function(list(stack.runtime.definitions.values())).environment
     aws = f"AWS_ENDPOINT_URL={stack.aws_endpoint_url} {FAKE_CREDENTIALS}"
     names = f"CLIENTS_TABLE={token_env['CLIENTS_TABLE']} PEPPER_SECRET_ARN={token_env['PEPPER_SECRET_ARN']}"
+    # what the CLI reads from a deployed stack's outputs and parameters: the issuer (whose metadata declares
+    # the scopes it checks) and the lifetimes it shows
+    stack_facts = (
+        f"PARTNERAUTH_ISSUER={stack.parameters.get('IssuerUrl', stack.base_url)} "
+        f"PARTNERAUTH_TOKEN_LIFETIME={stack.parameters.get('TokenLifetime', '')} "
+        f"PARTNERAUTH_MAX_TOKEN_LIFETIME={stack.parameters.get('MaxTokenLifetime', '')}"
+    )
     lines += [
         "",
         "Admin CLI (and the AWS CLI) against this stack, in another shell:",
         f"  export {aws}",
         f"  export {names}",
-        "  .venv/bin/python -m tools.partnerauth_admin list",
+        f"  export {stack_facts}",
+        "  .venv/bin/python -m tools.partnerauth_admin list      (or: make admin ARGS=list)",
     ]
     interval = stack.config.rotation_interval
     timings = ", ".join(

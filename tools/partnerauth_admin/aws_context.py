@@ -2,7 +2,8 @@
 
 Stack outputs used (template.yaml): ``ClientsTableName``, ``PepperSecretArn``, ``TokenUrl``,
 ``ApisTableName``, ``UsagePlans``, ``UsageKeyNamespace``; stack parameters: ``MaxTokenLifetime``,
-``TokenLifetime``, ``DefaultAudience``.
+``TokenLifetime``, ``DefaultAudience`` (without a stack, the lifetimes come from
+``PARTNERAUTH_MAX_TOKEN_LIFETIME`` / ``PARTNERAUTH_TOKEN_LIFETIME``, which ``make dev`` prints).
 """
 
 from __future__ import annotations
@@ -87,13 +88,19 @@ class AwsContext:
         return value
 
     def max_token_lifetime(self) -> int:
-        return int(self._parameter("MaxTokenLifetime") or DEFAULT_MAX_TOKEN_LIFETIME)
+        found = self._parameter("MaxTokenLifetime") or self.env.get("PARTNERAUTH_MAX_TOKEN_LIFETIME")
+        return int(found or DEFAULT_MAX_TOKEN_LIFETIME)
 
     def default_token_lifetime(self) -> int:
-        return int(self._parameter("TokenLifetime") or DEFAULT_TOKEN_LIFETIME)
+        found = self._parameter("TokenLifetime") or self.env.get("PARTNERAUTH_TOKEN_LIFETIME")
+        return int(found or DEFAULT_TOKEN_LIFETIME)
 
     def default_audience(self) -> str:
         return self._parameter("DefaultAudience") or DEFAULT_AUDIENCE
 
     def token_url(self) -> str | None:
         return self._output("TokenUrl")
+
+    def issuer(self) -> str | None:
+        """The stack output ``Issuer`` (whose metadata declares the scopes)."""
+        return self._output("Issuer")

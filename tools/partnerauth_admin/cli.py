@@ -24,6 +24,8 @@ from partnerauth.client_secrets import LazySecretHasher
 
 from . import apis, key_commands, plans
 from .aws_context import AwsContext, ContextError
+from .aws_failures import one_line
+from .stack_declarations import CLIENT_ID_RULE, StackDeclarations, check_client_id
 
 DEFAULT_OVERLAP = 7 * 86_400  # a week for the partner to deploy the new secret
 
@@ -46,6 +48,9 @@ class Output:
 
     def error(self, text: str) -> None:
         self.stderr.write(f"error: {text}\n")
+
+    def warn(self, text: str) -> None:
+        self.stderr.write(f"warning: {text}\n")
 
 
 def _when(epoch: int | None) -> str:
@@ -154,7 +159,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--lifetime", type=int, help="token lifetime in seconds (default: stack TokenLifetime)"
     )
-    create.add_argument("--client-id", help="choose the id (default: generated)")
+    create.add_argument("--client-id", help=f"choose the id: {CLIENT_ID_RULE} (default: generated)")
+    create.add_argument(
+        "--allow-unknown-scope", action="store_true", help="grant scopes the stack does not declare"
+    )
     create.add_argument("--secret-expires-in", type=int, help="the secret expires after this many seconds")
     create.add_argument(
         "--auth-method",
@@ -240,17 +248,8 @@ def main(
         out.error(str(error))
         return EXIT_ERROR
     except Exception as error:  # noqa: BLE001 - botocore errors: report the AWS code, never a traceback
-        out.error(_aws_message(error))
+        out.error(one_line(error))
         return EXIT_ERROR
-
-
-def _aws_message(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code", "")
-        message = response.get("Error", {}).get("Message", "")
-        return f"AWS call failed: {code} {message}".strip()
-    return f"{type(error).__name__}: {error}"
 
 
 def _run(
@@ -263,10 +262,14 @@ def _run(
 ) -> int:
     now = clock()
     command = args.command
+    declared = StackDeclarations(context, context.env)
     if command == "create":
+        check_client_id(args.client_id)
+        scopes = _words(args.scope) or []
+        declared.check_scopes(scopes, allow_unknown=args.allow_unknown_scope, warn=out.warn)
         metadata: dict[str, Any] = {
             "client_name": args.name,
-            "scopes": _words(args.scope) or [],
+            "scopes": scopes,
             "audiences": _words(args.audience) or [context.default_audience()],
             "token_lifetime": args.lifetime
             if args.lifetime is not None
@@ -275,11 +278,11 @@ def _run(
         }
         if args.auth_method == PRIVATE_KEY_JWT or args.jwks_file is not None or args.jwks_uri is not None:
             client = key_commands.create_with_keys(args, registry, **metadata)
-            _show_keyed(out, client, now, context.token_url())
+            _show_keyed(out, client, now, declared.token_url())
             plans.apply(args, context, client.client_id, out, creating=True)
             return EXIT_OK
         issued = registry.create(**metadata, secret_expires_at=_expiry(now, args.secret_expires_in))
-        _show_issued(out, issued, now, context.token_url(), "Created")
+        _show_issued(out, issued, now, declared.token_url(), "Created")
         plans.apply(args, context, issued.client.client_id, out, creating=True)
     elif command == "list":
         _list(out, registry.list_clients(), now)
@@ -307,7 +310,7 @@ def _run(
         issued = registry.roll_secret(
             args.client_id, overlap=args.overlap, expires_at=_expiry(now, args.expires_in)
         )
-        _show_issued(out, issued, now, context.token_url(), "Rolled the secret of")
+        _show_issued(out, issued, now, declared.token_url(), "Rolled the secret of")
     elif command in key_commands.KEY_COMMANDS:
         _show(out, key_commands.run(args, registry), now)
     elif command == "revoke-secret":
