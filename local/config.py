@@ -9,7 +9,7 @@ variable                default    meaning
 ``EXTRA_API_PORT``      PORT + 2   first port of the other APIs (the template's HTTP APIs, then the
                                    example stacks' APIs), one port each, consecutive (0: any free)
 ``ROTATION_INTERVAL``   60         seconds between runs of the rotation function's schedule (0: off)
-``PARAMETER_OVERRIDES`` (none)     ``Name=Value Name=Value``: template parameters, as ``sam deploy``
+``PARAMETER_OVERRIDES`` (none)     ``Name=Value Name='a value'``: template parameters, as ``sam deploy``
 ``FUNCTION_LOG_LEVEL``  WARNING    ``POWERTOOLS_LOG_LEVEL`` of every function (the template says INFO)
 ``LOCAL_STATE_DIR``     ``.local`` where ``demo-client.json`` and ``stack.json`` are written
 ======================  =========  ==============================================================
@@ -25,6 +25,7 @@ template says.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,12 +120,23 @@ class LocalConfig:
 
 
 def parse_parameter_overrides(text: str) -> dict[str, str]:
-    """``"A=1 B=two"`` -> ``{"A": "1", "B": "two"}`` (the ``sam deploy --parameter-overrides`` shape)."""
+    """``"A=1 B='two words'"`` -> ``{"A": "1", "B": "two words"}``: the ``sam deploy --parameter-overrides``
+    shape, with shell quoting (single or double quotes, backslash escapes) for values holding spaces,
+    such as JSON: ``ExternalIssuers='[{"issuer": "https://idp.example"}]'``."""
+    try:
+        pairs = shlex.split(text)
+    except ValueError as error:  # an unbalanced quote
+        raise ConfigError(
+            f"PARAMETER_OVERRIDES: {error} (quote a value with spaces as a whole: Name='a value')"
+        ) from None
     overrides: dict[str, str] = {}
-    for pair in text.split():
+    for pair in pairs:
         name, separator, value = pair.partition("=")
         if not separator or not name.isidentifier():
-            raise ConfigError("PARAMETER_OVERRIDES must be Name=Value pairs separated by spaces")
+            raise ConfigError(
+                f"PARAMETER_OVERRIDES must be Name=Value pairs separated by spaces, not {pair[:40]!r} "
+                "(quote a value with spaces: Name='a value')"
+            )
         overrides[name] = value
     return overrides
 

@@ -85,6 +85,28 @@ def test_parameter_overrides_read_like_sam_deploys() -> None:
     }
 
 
+def test_parameter_overrides_carry_quoted_values_with_spaces_like_sam_deploy() -> None:
+    # ExternalIssuers is JSON, which holds spaces and double quotes
+    issuers = '[{"issuer": "https://idp.example", "audience": "partner-api"}]'
+    text = f"""ExternalIssuers='{issuers}' Stage="dev" A=b\\ c"""
+    assert parse_parameter_overrides(text) == {
+        "ExternalIssuers": issuers,
+        "Stage": "dev",
+        "A": "b c",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [('ExternalIssuers=\'[{"issuer": 1}]', "quote"), ("Name value", "'Name'"), ('"a=b"x c', "'c'")],
+)
+def test_a_parameter_override_that_cannot_be_read_says_why(text: str, says: str) -> None:
+    with pytest.raises(ConfigError, match="PARAMETER_OVERRIDES") as refused:
+        parse_parameter_overrides(text)
+    assert says in str(refused.value)
+    assert "Name='a value'" in str(refused.value)
+
+
 def test_overrides_win_over_the_local_values_and_the_issuer_is_the_local_url() -> None:
     config = LocalConfig.from_environ({"PARAMETER_OVERRIDES": "RotationPeriod=900"})
     parameters = config.parameters("http://127.0.0.1:3000")
