@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import base64url
 from .errors import MalformedToken
@@ -22,9 +21,9 @@ MAX_TOKEN_BYTES = 8192
 _MAX_INT_DIGITS = 19  # larger integers are not timestamps or anything else we read
 
 
-@dataclass(frozen=True, slots=True)
-class CompactJws:
-    """The parts of a compact JWS; nothing in it has been verified yet."""
+class CompactJws(NamedTuple):
+    """The parts of a compact JWS; nothing in it has been verified yet.  A named tuple: one is built
+    per token, and a frozen dataclass's ``__init__`` costs twice as much (benchmarks/bench_verify.py)."""
 
     header: dict[str, Any]
     payload: dict[str, Any]
