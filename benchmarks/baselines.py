@@ -132,7 +132,8 @@ class NodePeer:
                 timeout=300,
             )
             if install.returncode != 0:
-                reason = (install.stderr.strip().splitlines() or ["no output"])[-1]
+                lines = [line for line in install.stderr.splitlines() if "complete log" not in line]
+                reason = (lines or ["no output"])[0]
                 print(f"skip  aws-jwt-verify: `npm ci` in benchmarks/node failed (offline?): {reason}")
                 return None
         process = subprocess.Popen(  # noqa: S603 - our own script
