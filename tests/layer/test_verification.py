@@ -476,7 +476,7 @@ def test_rejections_never_carry_the_token_or_its_claims(
         {"algorithms": frozenset({"HS256"})},
         {"algorithms": frozenset({"none"})},
         {"algorithms": frozenset()},
-        {"scope_claim": "roles"},
+        {"scope_claim": "groups"},  # roles and scp are scope claims of vendor profiles (issue 18)
         {"max_lifetime": 0},
         {"issuer": ""},
     ],

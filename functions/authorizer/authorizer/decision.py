@@ -104,11 +104,12 @@ class Decision(NamedTuple):
     jti: str | None = None
     client_id: str | None = None
     api: str | None = None
+    fault: str | None = None  # the claim or header at fault ("claim.aud"): a fixed set, never a value
 
     def log_fields(self) -> dict[str, str]:
         """Fixed reason and identifiers; never the token."""
         fields = {"outcome": self.outcome.value}
-        for name in ("reason", "route", "kid", "jti", "client_id", "api"):
+        for name in ("reason", "fault", "route", "kid", "jti", "client_id", "api"):
             value = getattr(self, name)
             if value is not None:
                 fields[name] = value
@@ -116,11 +117,14 @@ class Decision(NamedTuple):
 
 
 class Rejected(Exception):  # a control-flow signal inside this module
-    def __init__(self, reason: str, token: str | None = None, api: str | None = None) -> None:
+    def __init__(
+        self, reason: str, token: str | None = None, api: str | None = None, fault: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.token = token
         self.api = api
+        self.fault = fault
 
 
 class MethodArn(NamedTuple):
@@ -265,7 +269,7 @@ class Authorizer:
         try:
             return self._verifier(profile).verify(token)
         except TokenRejected as rejected:
-            raise Rejected(rejected.reason, token, profile.name) from None
+            raise Rejected(rejected.reason, token, profile.name, rejected.fault) from None
 
     def _verifier(self, profile: ApiProfile) -> AccessTokenVerifier:
         """The default profile trusts every configured issuer; another profile trusts our own issuer
@@ -474,7 +478,13 @@ def _rejection(rejection: Rejected) -> Decision:
             jti = _loggable(jws.payload.get("jti"))
             client_id = _loggable(jws.payload.get("client_id"))
     return Decision(
-        Outcome.REJECT, str(rejection.reason), kid=kid, jti=jti, client_id=client_id, api=rejection.api
+        Outcome.REJECT,
+        str(rejection.reason),
+        kid=kid,
+        jti=jti,
+        client_id=client_id,
+        api=rejection.api,
+        fault=rejection.fault,
     )
 
 

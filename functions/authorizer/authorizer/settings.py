@@ -18,7 +18,8 @@ Variables (docs/DESIGN.md, docs/authorizer.md):
     optional: the API registry table other teams' profiles live in, and how long a profile read from it
     is used before it is read again (seconds, default 60).
 ``EXTERNAL_ISSUERS``
-    optional JSON list of trusted external issuers (:func:`external_issuer`).
+    optional JSON list of trusted external issuers (:func:`external_issuer`): each of the ``rfc9068``
+    profile (members spelled out) or of a vendor's (:mod:`partnerauth.issuer_profiles`).
 ``USAGE_KEY_NAMESPACE``
     optional: the stack's name, in which our own clients' API keys are derived
     (:func:`partnerauth.usage_plans.usage_key_value`); unset, answers carry no ``usageIdentifierKey``.
@@ -39,6 +40,7 @@ from typing import Any, NamedTuple
 from partnerauth.algorithms import allowed_algorithms
 from partnerauth.api_profiles import DEFAULT_PROFILE, ApiProfile, profiles_from_json
 from partnerauth.errors import ConfigurationError
+from partnerauth.issuer_profiles import PROFILE_NAMES, RFC9068_PROFILE, VENDOR_PROFILES, vendor_issuer_policy
 from partnerauth.jwks_fetch import is_fetchable_jwks_uri
 from partnerauth.route_policy import RoutePolicy
 from partnerauth.verification import MAX_LEEWAY, RFC9068_REQUIRED_CLAIMS, IssuerPolicy
@@ -53,19 +55,18 @@ MAX_EXTERNAL_ISSUERS = 20
 MAX_USAGE_KEY_NAMESPACE = 128  # a CloudFormation stack name's limit
 HTTP_API_RESPONSES = ("simple", "policy")
 
-_EXTERNAL_ISSUER_MEMBERS = frozenset(
-    {
-        "issuer",
-        "jwks_uri",
-        "audiences",
-        "algorithms",
-        "scope_claim",
-        "client_id_claim",
-        "require_access_token_type",
-        "required_claims",
-        "max_lifetime",
-    }
+# Members of every EXTERNAL_ISSUERS entry; a vendor profile takes these only, the rfc9068 profile
+# spells out its token shape with the others.
+_COMMON_MEMBERS = frozenset(
+    {"profile", "issuer", "jwks_uri", "audiences", "client_ids", "algorithms", "max_lifetime"}
 )
+_RFC9068_MEMBERS = _COMMON_MEMBERS | {
+    "scope_claim",
+    "client_id_claim",
+    "require_access_token_type",
+    "required_claims",
+}
+_RFC9068_SCOPE_CLAIMS = ("scope", "scp")  # "roles" belongs to the entra profile
 
 
 class AuthorizerSettings(NamedTuple):
@@ -189,30 +190,57 @@ def _external_issuers(text: str, max_lifetime: int) -> list[IssuerPolicy]:
 
 
 def external_issuer(entry: object, default_max_lifetime: int) -> IssuerPolicy:
-    """One ``EXTERNAL_ISSUERS`` member; unknown members are refused (a typo must not weaken a check)."""
+    """One ``EXTERNAL_ISSUERS`` member; unknown members are refused (a typo must not weaken a check).
+
+    ``profile`` names the token shape: ``rfc9068`` (the default; members below describe it) or a
+    vendor's (``cognito``, ``entra``, ``okta``, ``keycloak``, ``auth0``: docs/authorizer.md, "Trusted
+    issuers").  ``audiences`` or ``client_ids`` is always required."""
     name = "EXTERNAL_ISSUERS"
-    if not isinstance(entry, dict) or not entry.keys() <= _EXTERNAL_ISSUER_MEMBERS:
-        raise ConfigurationError(f"{name}: members are {sorted(_EXTERNAL_ISSUER_MEMBERS)}")
+    profile = entry.get("profile", RFC9068_PROFILE) if isinstance(entry, dict) else None
+    if profile not in PROFILE_NAMES:
+        raise ConfigurationError(f"{name}: profile must be one of {list(PROFILE_NAMES)}")
+    allowed = _RFC9068_MEMBERS if profile == RFC9068_PROFILE else _COMMON_MEMBERS
+    if not isinstance(entry, dict) or not entry.keys() <= allowed:
+        raise ConfigurationError(f"{name}: profile {profile}: members are {sorted(allowed)}")
     issuer = entry.get("issuer")
-    audiences = entry.get("audiences")
+    if not isinstance(issuer, str) or not issuer:
+        raise ConfigurationError(f"{name}: issuer must be a non-empty string")
+    audiences = _names(entry, "audiences", required=profile == RFC9068_PROFILE)
+    client_ids = _names(entry, "client_ids", required=False)
     algorithms = entry.get("algorithms", ["RS256"])
+    if not isinstance(algorithms, list | str):
+        raise ConfigurationError(f"{name}: algorithms must be a list or a comma list")
+    lifetime = entry.get("max_lifetime")
+    if lifetime is not None and (
+        isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0
+    ):
+        raise ConfigurationError(f"{name}: max_lifetime must be a positive number of seconds")
+    jwks_uri = _jwks_uri(entry.get("jwks_uri"), name)
+    if profile in VENDOR_PROFILES:
+        try:
+            return vendor_issuer_policy(
+                profile,
+                issuer=issuer,
+                jwks_uri=jwks_uri,
+                audiences=audiences,
+                client_ids=client_ids,
+                algorithms=allowed_algorithms(algorithms),
+                max_lifetime=lifetime,
+            )
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{name}: {error}") from None
     scope_claim = entry.get("scope_claim", "scope")
     client_id_claim = entry.get("client_id_claim", "client_id")
     typed = entry.get("require_access_token_type", True)
     required = entry.get("required_claims", list(RFC9068_REQUIRED_CLAIMS))
-    lifetime = entry.get("max_lifetime", default_max_lifetime)
-    if not isinstance(issuer, str) or not issuer:
-        raise ConfigurationError(f"{name}: issuer must be a non-empty string")
     if (
-        not isinstance(audiences, list)
-        or not audiences
-        or not all(isinstance(a, str) and a for a in audiences)
+        scope_claim not in _RFC9068_SCOPE_CLAIMS
+        or not isinstance(client_id_claim, str)
+        or not client_id_claim
     ):
-        raise ConfigurationError(f"{name}: audiences must be a non-empty list of strings")
-    if not isinstance(algorithms, list | str):
-        raise ConfigurationError(f"{name}: algorithms must be a list or a comma list")
-    if not isinstance(scope_claim, str) or not isinstance(client_id_claim, str) or not client_id_claim:
-        raise ConfigurationError(f"{name}: scope_claim and client_id_claim must be strings")
+        raise ConfigurationError(
+            f"{name}: scope_claim must be one of {list(_RFC9068_SCOPE_CLAIMS)}; client_id_claim a claim name"
+        )
     if not isinstance(typed, bool):
         raise ConfigurationError(f"{name}: require_access_token_type must be true or false")
     if not isinstance(required, list) or not all(isinstance(c, str) and c for c in required):
@@ -221,19 +249,28 @@ def external_issuer(entry: object, default_max_lifetime: int) -> IssuerPolicy:
     # non-empty value only for required claims).
     if client_id_claim not in required:
         raise ConfigurationError(f"{name}: required_claims must include the client_id_claim")
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
-        raise ConfigurationError(f"{name}: max_lifetime must be a positive number of seconds")
     return IssuerPolicy(
         issuer=issuer,
-        jwks_uri=_jwks_uri(entry.get("jwks_uri"), name),
+        jwks_uri=jwks_uri,
         audiences=frozenset(audiences),
         algorithms=allowed_algorithms(algorithms),
         scope_claim=scope_claim,
         client_id_claim=client_id_claim,
         require_access_token_type=typed,
         required_claims=tuple(dict.fromkeys(required)),
-        max_lifetime=lifetime,
+        max_lifetime=default_max_lifetime if lifetime is None else lifetime,
+        client_ids=frozenset(client_ids),
     )
+
+
+def _names(entry: dict[str, Any], member: str, *, required: bool) -> list[str]:
+    """``audiences`` or ``client_ids``: a list of non-empty strings (non-empty when given or required)."""
+    if member not in entry and not required:
+        return []
+    values = entry.get(member)
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+        raise ConfigurationError(f"EXTERNAL_ISSUERS: {member} must be a non-empty list of strings")
+    return values
 
 
 def _usage_key_namespace(text: str) -> str | None:

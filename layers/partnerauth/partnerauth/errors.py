@@ -39,17 +39,40 @@ class ConfigurationError(PartnerAuthError):
     """Settings that cannot work (refused at start, never at request time)."""
 
 
+# The claims and header parameters a rejection may name (``TokenRejected.fault``): a fixed set, so a
+# log field and a configured claim name can never carry anything else; other names are "claim.other".
+FAULT_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "azp", "cid", "appid", "scope", "scp",
+     "roles", "token_use", "typ", "ver", "tid", "gty"}
+)  # fmt: skip
+FAULT_HEADERS = frozenset({"alg", "kid", "typ", "cty", "crit", "b64", "zip"})
+
+
 class TokenRejected(PartnerAuthError):
-    """A token failed verification.  ``reason`` is the only thing callers branch on."""
+    """A token failed verification.  ``reason`` is the only thing callers branch on; ``fault`` names
+    the claim or header parameter at fault (``"claim.aud"``, ``"header.cty"``) from a fixed set, never
+    its value."""
 
     reason: Reason = Reason.MALFORMED
 
-    def __init__(self, reason: Reason | None = None, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: Reason | None = None,
+        detail: str | None = None,
+        *,
+        claim: str | None = None,
+        header: str | None = None,
+    ) -> None:
         if reason is not None:
             self.reason = reason
         # ``detail`` is a constant written in this package (e.g. "exp must be a number"),
         # never a value taken from the token.
         self.detail = detail or self.reason.value.replace("_", " ")
+        self.fault: str | None = None
+        if claim is not None:
+            self.fault = f"claim.{claim}" if claim in FAULT_CLAIMS else "claim.other"
+        elif header is not None:
+            self.fault = f"header.{header}" if header in FAULT_HEADERS else "header.other"
         super().__init__(f"{self.reason.value}: {self.detail}")
 
 

@@ -33,6 +33,7 @@ from .errors import (
 )
 from .jwk import MAX_KID_LENGTH, VerificationKey
 from .key_source import KeySource
+from .scopes import SCOPE_CLAIMS, parse_scope_claim, parse_scope_claims
 
 DEFAULT_LEEWAY = 60
 MAX_LEEWAY = 300
@@ -56,22 +57,36 @@ class IssuerPolicy:
     jwks_uri: str
     audiences: frozenset[str]
     algorithms: frozenset[str] = frozenset({"RS256"})
-    scope_claim: str = "scope"  # "scope": space-delimited string (RFC 9068 §2.2.3); "scp": list or string
+    # the claim(s) scopes are read from (partnerauth.scopes): "scope" (RFC 9068 §2.2.3), "scp", "roles"
+    scope_claim: str | tuple[str, ...] = "scope"
     client_id_claim: str = "client_id"
     require_access_token_type: bool = True  # RFC 9068 §4: typ must be at+jwt
     required_claims: tuple[str, ...] = RFC9068_REQUIRED_CLAIMS
     max_lifetime: int = 24 * 3600
+    # Vendor profiles (partnerauth.issuer_profiles): an allow-list of client ids (required when there is
+    # no audience: Cognito access tokens carry none), claims that must hold one exact string
+    # (``token_use`` = ``access``), and the ``typ`` header a vendor's access tokens carry.
+    client_ids: frozenset[str] = frozenset()
+    claim_values: tuple[tuple[str, str], ...] = ()
+    header_type: str | None = None
 
     def __post_init__(self) -> None:
         if not self.issuer or not self.jwks_uri:
             raise ConfigurationError("issuer and jwks_uri are required")
-        if not self.audiences or not all(isinstance(a, str) and a for a in self.audiences):
-            raise ConfigurationError("at least one audience is required")
+        # RFC 9068 §4 item 4: a token is checked against whom it is for; never optional
+        if not self.audiences and not self.client_ids:
+            raise ConfigurationError("an audience or a client allow-list is required")
+        if not all(isinstance(a, str) and a for a in (*self.audiences, *self.client_ids)):
+            raise ConfigurationError("audiences and client ids must be non-empty strings")
         object.__setattr__(self, "algorithms", allowed_algorithms(tuple(self.algorithms)))
-        if self.scope_claim not in ("scope", "scp"):
-            raise ConfigurationError("scope_claim must be 'scope' or 'scp'")
+        if not self.scope_claims or not set(self.scope_claims) <= SCOPE_CLAIMS:
+            raise ConfigurationError(f"scope_claim must be among {sorted(SCOPE_CLAIMS)}")
         if self.max_lifetime <= 0:
             raise ConfigurationError("max_lifetime must be positive")
+
+    @property
+    def scope_claims(self) -> tuple[str, ...]:
+        return (self.scope_claim,) if isinstance(self.scope_claim, str) else self.scope_claim
 
 
 class VerifiedToken(NamedTuple):
@@ -158,6 +173,8 @@ class AccessTokenVerifier:
             raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm not allowed for this issuer")
         if policy.require_access_token_type and not typed:
             _check_access_token_type(jws.header)
+        if policy.header_type is not None:
+            _check_header_type(jws.header, policy.header_type)
         key = self._key_for(policy, kid)
         if not key.accepts(alg):  # RFC 8725 §3.1: the algorithm must fit the key
             raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm does not fit the key")
@@ -181,10 +198,10 @@ class AccessTokenVerifier:
     def _policy_for(self, payload: Mapping[str, Any]) -> IssuerPolicy:
         issuer = payload.get("iss")
         if issuer is None:
-            raise ClaimInvalid(Reason.MISSING_CLAIM, "iss is required")
+            raise ClaimInvalid(Reason.MISSING_CLAIM, "iss is required", claim="iss")
         policy = self._issuers.get(issuer) if isinstance(issuer, str) else None
         if policy is None:  # RFC 9068 §4 item 3: exact match with a trusted issuer
-            raise ClaimInvalid(Reason.WRONG_ISSUER, "issuer not trusted")
+            raise ClaimInvalid(Reason.WRONG_ISSUER, "issuer not trusted", claim="iss")
         return policy
 
     def _key_for(self, policy: IssuerPolicy, kid: str) -> VerificationKey:
@@ -201,7 +218,9 @@ class AccessTokenVerifier:
         required = policy.required_claims
         if not payload.keys() >= self._required_sets[policy.issuer]:
             missing = next(name for name in required if name not in payload)  # the first, in policy order
-            raise ClaimInvalid(Reason.MISSING_CLAIM, f"{missing} is required")  # names come from the policy
+            raise ClaimInvalid(
+                Reason.MISSING_CLAIM, f"{missing} is required", claim=missing
+            )  # names: the policy's
         exp, iat, nbf = payload.get("exp"), payload.get("iat"), payload.get("nbf")
         expires_at: float
         issued_at: float
@@ -226,17 +245,17 @@ class AccessTokenVerifier:
         now = self._clock()
         leeway = self._leeway
         if now - leeway >= expires_at:  # RFC 7519 §4.1.4
-            raise ClaimInvalid(Reason.EXPIRED, "token expired")
+            raise ClaimInvalid(Reason.EXPIRED, "token expired", claim="exp")
         if not_before is not None and now + leeway < not_before:  # RFC 7519 §4.1.5
-            raise ClaimInvalid(Reason.NOT_YET_VALID, "token not valid yet")
+            raise ClaimInvalid(Reason.NOT_YET_VALID, "token not valid yet", claim="nbf")
         if now + leeway < issued_at:
-            raise ClaimInvalid(Reason.NOT_YET_VALID, "token issued in the future")
+            raise ClaimInvalid(Reason.NOT_YET_VALID, "token issued in the future", claim="iat")
         if expires_at - issued_at > policy.max_lifetime:
-            raise ClaimInvalid(Reason.LIFETIME_TOO_LONG, "token lifetime exceeds the maximum")
+            raise ClaimInvalid(Reason.LIFETIME_TOO_LONG, "token lifetime exceeds the maximum", claim="exp")
         aud = payload.get("aud")
-        audience = (aud,) if type(aud) is str else _audience(payload)
-        if policy.audiences.isdisjoint(audience):  # RFC 9068 §4 item 4, RFC 7519 §4.1.3
-            raise ClaimInvalid(Reason.WRONG_AUDIENCE, "audience not accepted")
+        audience = (aud,) if type(aud) is str and policy.audiences else _audience(payload, policy)
+        if policy.audiences.isdisjoint(audience) and policy.audiences:  # RFC 9068 §4 item 4, RFC 7519 §4.1.3
+            raise ClaimInvalid(Reason.WRONG_AUDIENCE, "audience not accepted", claim="aud")
         subject, client_id, jti = payload.get("sub"), payload.get(policy.client_id_claim), payload.get("jti")
         # Common case: three non-empty strings, which every rule accepts; otherwise the exact rules.
         if not (
@@ -250,8 +269,13 @@ class AccessTokenVerifier:
             subject = _string_claim(payload, "sub", required)
             client_id = _string_claim(payload, policy.client_id_claim, required)
             jti = _string_claim(payload, "jti", required)
-        scope = payload.get(policy.scope_claim)
-        scopes = frozenset(scope.split()) if type(scope) is str else _scopes(payload, policy.scope_claim)
+        if policy.client_ids or policy.claim_values:
+            _check_profile_claims(payload, policy, client_id)
+        scope_claim = policy.scope_claim
+        if type(scope_claim) is str:  # RFC 6749 §3.3: split on SP only; anything else in a scope is refused
+            scopes = parse_scope_claim(scope_claim, payload.get(scope_claim))
+        else:
+            scopes = parse_scope_claims(policy.scope_claims, payload)
         return VerifiedToken(
             policy.issuer,
             subject,
@@ -272,7 +296,7 @@ class AccessTokenVerifier:
 def _check_header(header: Mapping[str, Any]) -> tuple[str, str]:
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALGORITHMS:  # RFC 8725 §2.1, §3.1: no "none", no HMAC
-        raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm not allowed")
+        raise HeaderRejected(Reason.DISALLOWED_ALGORITHM, "algorithm not allowed", header="alg")
     if "crit" in header:  # RFC 7515 §4.1.11
         critical = header["crit"]
         if (
@@ -280,14 +304,20 @@ def _check_header(header: Mapping[str, Any]) -> tuple[str, str]:
             or not critical
             or not all(isinstance(name, str) and name in UNDERSTOOD_CRITICAL_HEADERS for name in critical)
         ):
-            raise HeaderRejected(Reason.UNSUPPORTED_HEADER, "critical header not understood")
+            raise HeaderRejected(Reason.UNSUPPORTED_HEADER, "critical header not understood", header="crit")
     if "b64" in header or "zip" in header:  # RFC 7797 unencoded payloads; zip is JWE-only
-        raise HeaderRejected(Reason.UNSUPPORTED_HEADER, "header parameter not supported")
+        raise HeaderRejected(
+            Reason.UNSUPPORTED_HEADER,
+            "header parameter not supported",
+            header="b64" if "b64" in header else "zip",
+        )
+    if "cty" in header:  # RFC 7519 §5.2: a nested JWT (or any content type) is not an access token
+        raise HeaderRejected(Reason.UNSUPPORTED_HEADER, "content type not accepted", header="cty")
     # jku, x5u, jwk and x5c are never followed or used (RFC 8725 §3.10): keys come only
     # from the issuer's configured JWKS URI.
     kid = header.get("kid")
     if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
-        raise HeaderRejected(Reason.UNKNOWN_KEY, "kid header required")
+        raise HeaderRejected(Reason.UNKNOWN_KEY, "kid header required", header="kid")
     return alg, kid
 
 
@@ -299,7 +329,14 @@ def _is_access_token_type(header: Mapping[str, Any]) -> bool:
 
 def _check_access_token_type(header: Mapping[str, Any]) -> None:
     if not _is_access_token_type(header):
-        raise HeaderRejected(Reason.WRONG_TYPE, "typ must be at+jwt")
+        raise HeaderRejected(Reason.WRONG_TYPE, "typ must be at+jwt", header="typ")
+
+
+def _check_header_type(header: Mapping[str, Any], expected: str) -> None:
+    typ = header.get("typ")
+    # media types compare case-insensitively (RFC 7515 §4.1.9)
+    if not isinstance(typ, str) or typ.lower() != expected.lower():
+        raise HeaderRejected(Reason.WRONG_TYPE, "typ is not this issuer's access token type", header="typ")
 
 
 def _check_signature(jws: CompactJws, alg: str, key: VerificationKey) -> None:
@@ -311,7 +348,7 @@ def _check_signature(jws: CompactJws, alg: str, key: VerificationKey) -> None:
 def _required_date(payload: Mapping[str, Any], name: str) -> float:
     value = _numeric_date(payload, name)
     if value is None:
-        raise ClaimInvalid(Reason.MISSING_CLAIM, f"{name} is required")
+        raise ClaimInvalid(Reason.MISSING_CLAIM, f"{name} is required", claim=name)
     return value
 
 
@@ -321,37 +358,42 @@ def _numeric_date(payload: Mapping[str, Any], name: str) -> float | None:
         return None
     # bool is an int subclass in Python; true/false are not NumericDates (RFC 7519 §2).
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ClaimInvalid(Reason.INVALID_CLAIM, f"{name} must be a number")
+        raise ClaimInvalid(Reason.INVALID_CLAIM, f"{name} must be a number", claim=name)
     if not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE):
-        raise ClaimInvalid(Reason.INVALID_CLAIM, f"{name} out of range")
+        raise ClaimInvalid(Reason.INVALID_CLAIM, f"{name} out of range", claim=name)
     return float(value)
 
 
-def _audience(payload: Mapping[str, Any]) -> tuple[str, ...]:
+def _check_profile_claims(payload: Mapping[str, Any], policy: IssuerPolicy, client_id: str) -> None:
+    """A vendor profile's own checks (partnerauth.issuer_profiles): its client allow-list and the
+    claims that tell its access tokens from its other tokens (Cognito's ``token_use``)."""
+    if policy.client_ids and client_id not in policy.client_ids:
+        raise ClaimInvalid(Reason.WRONG_AUDIENCE, "client not accepted", claim=policy.client_id_claim)
+    for name, expected in policy.claim_values:
+        if payload.get(name) != expected:
+            raise ClaimInvalid(Reason.WRONG_TYPE, "not an access token of this issuer", claim=name)
+
+
+def _audience(payload: Mapping[str, Any], policy: IssuerPolicy) -> tuple[str, ...]:
     value = payload.get("aud")
+    if (
+        not policy.audiences
+    ):  # a client allow-list instead (Cognito): a token with an audience is someone else's
+        if value is not None:
+            raise ClaimInvalid(Reason.WRONG_AUDIENCE, "audience not accepted", claim="aud")
+        return ()
     if value is None:
-        raise ClaimInvalid(Reason.MISSING_CLAIM, "aud is required")
+        raise ClaimInvalid(Reason.MISSING_CLAIM, "aud is required", claim="aud")
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
         return tuple(value)
-    raise ClaimInvalid(Reason.INVALID_CLAIM, "aud must be a string or a list of strings")
+    raise ClaimInvalid(Reason.INVALID_CLAIM, "aud must be a string or a list of strings", claim="aud")
 
 
 def _string_claim(payload: Mapping[str, Any], name: str, required: tuple[str, ...]) -> str:
     """A string claim; "" when absent and optional.  A required one must not be empty."""
     value = payload.get(name, "")
     if not isinstance(value, str) or (name in required and not value):
-        raise ClaimInvalid(Reason.INVALID_CLAIM, "string claim has the wrong type")
+        raise ClaimInvalid(Reason.INVALID_CLAIM, "string claim has the wrong type", claim=name)
     return value
-
-
-def _scopes(payload: Mapping[str, Any], claim: str) -> frozenset[str]:
-    value = payload.get(claim)
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        return frozenset(value.split())
-    if claim == "scp" and isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return frozenset(value)
-    raise ClaimInvalid(Reason.INVALID_CLAIM, "scope has the wrong type")
