@@ -342,7 +342,7 @@ def test_a_vendor_token_of_a_client_outside_the_allow_list_is_refused(
     vendor: str, decide: Decide, vendor_keys: dict[str, SigningKey]
 ) -> None:
     claim = {"entra": "azp", "okta": "cid", "keycloak": "azp", "auth0": "azp"}[vendor]
-    overrides = {claim: "some-other-client"}
+    overrides: dict[str, Any] = {claim: "some-other-client"}
     decision = decide(vendor, vendor_token(vendor, vendor_keys, **overrides))
     assert_refused(decision, Reason.WRONG_AUDIENCE, f"claim.{claim}", overrides)
 
