@@ -343,6 +343,7 @@ def test_auth_api_serves_the_token_jwks_and_metadata_endpoints(cfn_template: Tem
     assert {(e["Method"], e["Path"]) for e in jwks.values()} == {
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/.well-known/oauth-authorization-server"),
+        ("GET", "/.well-known/openid-configuration"),  # OpenID Connect Discovery 1.0 §4 (issue 18)
     }
     assert all(e["RestApiId"] == {"Ref": "AuthApi"} for e in [*token.values(), *jwks.values()])
     settings = properties(cfn_template, "AuthApi")["MethodSettings"]

@@ -157,7 +157,7 @@ def test_metadata_issuer_is_derived_from_the_api_when_not_configured(
 
 
 def test_unknown_path_is_404(jwks_endpoint: Endpoint) -> None:
-    reply = jwks_endpoint.get("/.well-known/openid-configuration")
+    reply = jwks_endpoint.get("/.well-known/webfinger")  # openid-configuration is served since issue 18
     assert reply.status == 404
     assert reply.json() == {"error": "not_found"}
 

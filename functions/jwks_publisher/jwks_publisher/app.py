@@ -1,4 +1,6 @@
-"""JwksFunction handler: ``GET /.well-known/jwks.json`` and ``GET /.well-known/oauth-authorization-server``.
+"""JwksFunction handler: ``GET /.well-known/jwks.json``, ``GET /.well-known/oauth-authorization-server``
+(RFC 8414) and ``GET /.well-known/openid-configuration`` (the same metadata where OpenID Connect
+Discovery clients look).
 
 No KMS client and no decrypt rights: :meth:`KeyStore.published_jwks` reads public JWKs only.
 
@@ -26,7 +28,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from partnerauth.key_store import KeyStore, SkippedItem
-from partnerauth.server_metadata import JWKS_PATH, METADATA_PATH, authorization_server_metadata, issuer_for
+from partnerauth.server_metadata import (
+    JWKS_PATH,
+    METADATA_PATH,
+    OPENID_CONFIGURATION_PATH,
+    authorization_server_metadata,
+    issuer_for,
+    openid_configuration,
+)
 
 from .responses import cached_json, failure_response, jwks_response
 from .settings import PublisherSettings
@@ -67,6 +76,13 @@ def metadata() -> Response[str]:
     return cached_json(
         authorization_server_metadata(issuer, settings.supported_scopes), settings.jwks_max_age
     )
+
+
+@app.get(OPENID_CONFIGURATION_PATH)
+def discovery() -> Response[str]:
+    issuer = issuer_for(settings.issuer, app.current_event.raw_event.get("requestContext"))
+    metrics.add_metric(name="DiscoveryServed", unit=MetricUnit.Count, value=1)
+    return cached_json(openid_configuration(issuer, settings.supported_scopes), settings.jwks_max_age)
 
 
 def handle_error(error: Exception) -> Response[str]:

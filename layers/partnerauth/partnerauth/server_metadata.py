@@ -21,6 +21,9 @@ from .errors import ConfigurationError
 TOKEN_PATH = "/oauth2/token"
 JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
+# OpenID Connect Discovery 1.0 §4: where openid-client's default discovery() and API Gateway's native
+# JWT authorizers look, at the issuer's own path (issuer + this)
+OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
 GRANT_TYPES = ("client_credentials",)
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 # private_key_jwt assertions: the verifier's asymmetric allow-list (never none or HMAC, RFC 8725 §3.1-3.2)
@@ -58,3 +61,18 @@ def authorization_server_metadata(issuer: str, scopes: Iterable[str]) -> dict[st
         "scopes_supported": list(dict.fromkeys(scopes)),
         "response_types_supported": [],
     }
+
+
+def openid_configuration(issuer: str, scopes: Iterable[str]) -> dict[str, Any]:
+    """The document served at ``/.well-known/openid-configuration``: the RFC 8414 metadata, member for
+    member, and nothing an OpenID Provider would add.
+
+    RFC 8414 §1 defines its members so that one document can serve both well-known paths.  We issue
+    no ID tokens, have no end users and no authorization or userinfo endpoint, so the members OpenID
+    Connect Discovery 1.0 §3 requires of an OpenID Provider for those (``authorization_endpoint``,
+    ``subject_types_supported``, ``id_token_signing_alg_values_supported``) are left out rather than
+    claimed falsely, and ``openid`` is not a scope here: clients that need only ``issuer``,
+    ``jwks_uri`` and ``token_endpoint`` (openid-client's ``discovery()``, API Gateway's JWT
+    authorizers) find them, and a client looking for an OpenID Provider sees that this is none.
+    """
+    return authorization_server_metadata(issuer, (scope for scope in scopes if scope != "openid"))
