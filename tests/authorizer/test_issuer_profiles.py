@@ -14,7 +14,9 @@ A refusal's log fields name the claim or header at fault and never its value.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -461,3 +463,14 @@ def test_the_rfc9068_profile_may_add_a_client_allow_list() -> None:
     }
     policy = settings_with(entry).issuers[1]
     assert (policy.client_ids, policy.require_access_token_type) == (frozenset({"partner-9"}), True)
+
+
+def test_every_worked_example_of_the_docs_is_a_configuration_that_starts() -> None:
+    # docs/authorizer.md, "Trusted issuers": one example per vendor, each accepted as written
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "authorizer.md").read_text(encoding="utf-8")
+    section = doc.split("### One worked example per vendor", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"^```json\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+    examples = [json.loads(block) for block in blocks]
+    assert sorted(entry["profile"] for entry in examples) == sorted(VENDORS)
+    settings = AuthorizerSettings.from_environment(environment(EXTERNAL_ISSUERS=json.dumps(examples)))
+    assert {policy.issuer for policy in settings.issuers[1:]} == {entry["issuer"] for entry in examples}
