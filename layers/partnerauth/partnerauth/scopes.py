@@ -34,6 +34,10 @@ SCOPE_CLAIMS: Final = STRING_SCOPE_CLAIMS | LIST_SCOPE_CLAIMS
 _SCOPE_TOKEN: Final = rf"[\x21\x23-\x5b\x5d-\x7e]{{1,{MAX_SCOPE_LENGTH}}}"
 _SCOPE: Final = re.compile(rf"{_SCOPE_TOKEN}(?: {_SCOPE_TOKEN})*")
 _TOKEN: Final = re.compile(_SCOPE_TOKEN)
+# Scope strings that parsed, and their scopes: a client's tokens repeat one string, and a lookup costs a
+# tenth of the grammar check.  Only valid strings enter; the bound keeps hostile variety from growing it.
+MAX_REMEMBERED: Final = 256
+_parsed: dict[str, frozenset[str]] = {}
 
 
 def parse_scope_claim(claim: str, value: object) -> frozenset[str]:
@@ -41,6 +45,9 @@ def parse_scope_claim(claim: str, value: object) -> frozenset[str]:
     if value is None or value in ("", []):
         return frozenset()
     if type(value) is str and claim in STRING_SCOPE_CLAIMS:
+        known = _parsed.get(value)
+        if known is not None:
+            return known
         if not _SCOPE.fullmatch(value):  # RFC 6749 §3.3
             raise ClaimInvalid(Reason.INVALID_CLAIM, "scope is not an RFC 6749 §3.3 scope", claim=claim)
         tokens: list[str] = value.split(" ")
@@ -55,6 +62,10 @@ def parse_scope_claim(claim: str, value: object) -> frozenset[str]:
     scopes = frozenset(tokens)
     if len(scopes) != len(tokens) or len(tokens) > MAX_SCOPES:
         raise ClaimInvalid(Reason.INVALID_CLAIM, "scope repeats a token or has too many", claim=claim)
+    if type(value) is str:
+        if len(_parsed) >= MAX_REMEMBERED:
+            _parsed.clear()
+        _parsed[value] = scopes
     return scopes
 
 
