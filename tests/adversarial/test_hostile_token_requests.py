@@ -256,6 +256,11 @@ FAULTS: list[Fault] = [
     ("resource-foreign", add(("resource", "https://attacker.test")), TARGET),
     ("resource-not-absolute", add(("resource", PARTNER_AUDIENCE)), TARGET),
     ("resource-with-fragment", add(("resource", OTHER_AUDIENCE + "#x")), TARGET),
+    # malformed URIs (issue 14: "http://[" was a 500); every kind: tests/adversarial/test_malformed_uris.py
+    ("resource-ipv6-unclosed", add(("resource", "http://[")), TARGET),
+    ("resource-ipv6-garbage", add(("resource", "http://[::1]x")), TARGET),
+    ("resource-port-not-a-number", add(("resource", "http://a:b")), TARGET),
+    ("resource-nfkc-netloc", add(("resource", "http://\uff03x")), TARGET),
     ("audience-foreign", add(("audience", "https://attacker.test")), TARGET),
     # harmless variations: must still work
     ("nothing-wrong", lambda r, p: r, OK),

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from partnerauth.access_token import AccessTokenRequest, IssuedToken, sign_access_token
 from partnerauth.assertion_authentication import AssertionAuthenticator
@@ -48,6 +47,7 @@ from partnerauth.jwks_cache import JwksCache
 from partnerauth.jwks_fetch import HttpJwksFetcher
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey
+from partnerauth.resource_indicator import is_resource_indicator
 
 from .client_auth import AUTH_FAILED, AssertionCredentials, ClientCredentials
 from .oauth_errors import InvalidClient, InvalidScope, InvalidTarget, UnauthorizedClient, UnsupportedGrantType
@@ -191,9 +191,8 @@ class ClientCredentialsGrant:
 
     def _audience(self, client: Client, request: TokenRequest) -> str:
         if request.resource is not None:
-            parts = urlsplit(request.resource)
-            # RFC 8707 §2: an absolute URI without a fragment.
-            if not parts.scheme or not parts.netloc or "#" in request.resource:
+            # RFC 8707 §2: an absolute URI without a fragment; a malformed one is invalid_target, not a 500.
+            if not is_resource_indicator(request.resource):
                 raise InvalidTarget(
                     "resource must be an absolute URI without a fragment", client_id=client.client_id
                 )
