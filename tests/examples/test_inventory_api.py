@@ -22,7 +22,7 @@ import pytest
 import requests
 from authlib.integrations import requests_client as oauth2  # type: ignore[import-untyped]
 
-from tests.local_stack.test_end_to_end import REPO, StackProcess, start_stack, wait_until
+from tests.local_stack.running_stack import REPO, StackProcess, start_stack, wait_until
 from tests.support.template import load_template
 from tools.partnerauth_admin.cli import main as admin
 
