@@ -53,7 +53,7 @@ def function_definitions(
     template = dict(model.template)
     for logical_id, spec in model.functions.items():
         try:
-            environment = function_environment(logical_id, refs, parameters, template)
+            environment = function_environment(logical_id, refs, parameters, template, stack_name=stack_name)
         except KeyError as error:
             raise TemplateError(
                 f"{logical_id}: its environment refers to {error.args[0]}, "
@@ -178,7 +178,12 @@ def routes(
             authorizer = _authorizer(api_spec.authorizers[spec.authorizer], resolver, scope, spec.api_id)
         result.append(
             Route(
-                apis[spec.api_id], spec.method, spec.path, f"{scope.id_prefix}{spec.function_id}", authorizer
+                apis[spec.api_id],
+                spec.method,
+                spec.path,
+                f"{scope.id_prefix}{spec.function_id}",
+                authorizer,
+                spec.api_key_required,
             )
         )
     return result
@@ -225,7 +230,8 @@ def _api_config(
         for kind, declaration in resolver.resolve(dict(spec.gateway_responses)).items():
             responses[str(kind)] = _gateway_response(declaration)
     variables = _variables(spec.stage_variables if spec is not None else {}, resolver)
-    return ApiConfig(api_id, identity, responses, variables)
+    key_source = str(resolver.resolve(spec.api_key_source)) if spec is not None else "HEADER"
+    return ApiConfig(api_id, identity, responses, variables, key_source)
 
 
 def _gateway_response(declaration: Mapping[str, Any]) -> GatewayResponse:

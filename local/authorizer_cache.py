@@ -33,6 +33,7 @@ class AuthorizerResult:
     principal_id: str
     policy_document: Mapping[str, Any]
     context: Mapping[str, str] = field(default_factory=dict)
+    usage_identifier_key: str | None = None  # the API key to meter the caller against (usage plans)
 
 
 def cache_key(authorizer_name: str, identity: Sequence[str]) -> str:

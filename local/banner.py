@@ -42,6 +42,8 @@ def render_banner(stack: RunningStack) -> str:
         f"PARTNERAUTH_TOKEN_LIFETIME={stack.parameters.get('TokenLifetime', '')} "
         f"PARTNERAUTH_MAX_TOKEN_LIFETIME={stack.parameters.get('MaxTokenLifetime', '')}"
     )
+    if stack.plans is not None:  # what `create|update --plan` reads from a deployed stack's outputs
+        stack_facts += " " + " ".join(f"{k}={shlex.quote(v)}" for k, v in stack.plans.environment().items())
     lines += [
         "",
         "Admin CLI (and the AWS CLI) against this stack, in another shell:",
@@ -63,6 +65,11 @@ def render_banner(stack: RunningStack) -> str:
         f"  client_id      {demo.client_id}",
         f"  client_secret  {demo.client_secret}",
         f"  scopes         {' '.join(demo.scopes)}",
+        *(
+            [f"  plan           {stack.demo_plan} (usage plan of the sample REST API)"]
+            if stack.demo_plan
+            else []
+        ),
         f"  written to     {_shown(stack.config.state_dir / DEMO_CLIENT_FILE)}",
         "",
         "Get a token (client_credentials, HTTP Basic client authentication):",

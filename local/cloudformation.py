@@ -226,17 +226,21 @@ def function_environment(
     refs: Mapping[str, str] | None = None,
     parameters: Mapping[str, str] | None = None,
     template: Template | None = None,
+    *,
+    stack_name: str | None = None,
 ) -> dict[str, str]:
     """The environment variables a function gets when deployed: Globals merged with its own, resolved.
 
-    `refs` gives the physical ids (table names, secret ARN, key id, API ids) the variables refer to.
+    `refs` gives the physical ids (table names, secret ARN, key id, API ids) the variables refer to;
+    `stack_name` is `AWS::StackName` (default: `PSEUDO_PARAMETERS`').
     """
     template = template if template is not None else load_template()
     function = resource(template, logical_id, "AWS::Serverless::Function")
     global_env = template.get("Globals", {}).get("Function", {}).get("Environment", {})
     own_env = function.get("Properties", {}).get("Environment", {})
     merged = {**global_env.get("Variables", {}), **own_env.get("Variables", {})}
-    resolved = Resolver(template, refs, parameters).resolve(merged)
+    pseudo = {"AWS::StackName": stack_name} if stack_name is not None else None
+    resolved = Resolver(template, refs, parameters, pseudo_parameters=pseudo).resolve(merged)
     return {name: str(value) for name, value in resolved.items()}
 
 

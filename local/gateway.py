@@ -28,6 +28,13 @@ empty segments match nothing; percent-encoding is decoded once per segment after
 case is significant; dot segments are not resolved.  The REQUEST
 authorizer event and the proxy event carry the API's stage variables (``null`` when it has none).
 
+Usage plans (:mod:`local.usage_plans`): on an API whose ``ApiKeySourceType`` is ``AUTHORIZER``, a method
+that requires an API key is metered, after the authorizer allowed it, against the authorizer's
+``usageIdentifierKey`` (also when its answer came from the cache): no enabled key in a plan of this
+stage is ``403`` (INVALID_API_KEY), an empty token bucket ``429 Too Many Requests`` (THROTTLED), a
+spent quota ``429 Limit Exceeded`` (QUOTA_EXCEEDED); the backend sees the key in
+``requestContext.identity`` (``apiKey``, ``apiKeyId``).
+
 Gateway responses take their status and headers from the template's ``GatewayResponses`` (e.g.
 ``WWW-Authenticate`` on 401/403, RFC 6750 §3), falling back to ``DEFAULT_4XX`` / ``DEFAULT_5XX`` and
 then to API Gateway's defaults.
@@ -45,7 +52,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from . import iam_policy, routing
@@ -63,6 +70,7 @@ from .proxy_event import (
     rest_proxy_event,
     token_authorizer_event,
 )
+from .usage_plans import Metered, Verdict
 
 Clock = Callable[[], float]
 UNAUTHORIZED_MESSAGE: Final = "Unauthorized"  # the error message an authorizer raises for 401
@@ -78,6 +86,9 @@ class ResponseType(StrEnum):
     AUTHORIZER_CONFIGURATION_ERROR = "AUTHORIZER_CONFIGURATION_ERROR"
     MISSING_AUTHENTICATION_TOKEN = "MISSING_AUTHENTICATION_TOKEN"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    INVALID_API_KEY = "INVALID_API_KEY"
+    THROTTLED = "THROTTLED"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     DEFAULT_5XX = "DEFAULT_5XX"
 
 
@@ -97,9 +108,28 @@ _DEFAULTS: Final[dict[ResponseType, tuple[int, str, str | None]]] = {
         "Missing Authentication Token",
     ),
     ResponseType.REQUEST_TOO_LARGE: (413, "RequestTooLargeException", "Request Too Long"),
+    # "Gateway response types" (developerguide/supported-gateway-response-types.html): INVALID_API_KEY 403,
+    # THROTTLED 429, QUOTA_EXCEEDED 429; the messages are API Gateway's (local/usage_plans.py cites them)
+    ResponseType.INVALID_API_KEY: (403, "ForbiddenException", "Forbidden"),
+    ResponseType.THROTTLED: (429, "TooManyRequestsException", "Too Many Requests"),
+    ResponseType.QUOTA_EXCEEDED: (429, "LimitExceededException", "Limit Exceeded"),
     ResponseType.DEFAULT_5XX: (502, "InternalServerErrorException", "Internal server error"),
 }
 EXPLICIT_DENY_MESSAGE: Final = "User is not authorized to access this resource with an explicit deny"
+AUTHORIZER_KEY_SOURCE: Final = (
+    "AUTHORIZER"  # ApiKeySourceType: the key is the authorizer's usageIdentifierKey
+)
+_METER_REFUSALS: Final = {
+    Verdict.INVALID_API_KEY: ResponseType.INVALID_API_KEY,
+    Verdict.THROTTLED: ResponseType.THROTTLED,
+    Verdict.QUOTA_EXCEEDED: ResponseType.QUOTA_EXCEEDED,
+}
+
+
+class UsageMeter(Protocol):
+    """Admits a request for an API key on an API stage, or says why not (:mod:`local.usage_plans`)."""
+
+    def admit(self, key_value: str | None, api_id: str, stage: str) -> Metered: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +147,7 @@ class ApiConfig:
     identity: ApiIdentity
     gateway_responses: Mapping[str, GatewayResponse] = field(default_factory=dict)
     stage_variables: Mapping[str, str] = field(default_factory=dict)
+    api_key_source: str = "HEADER"  # ApiKeySourceType
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +179,12 @@ class Route:
     resource: str  # "/orders/{id}"
     function_id: str
     authorizer: AuthorizerConfig | None = None
+    api_key_required: bool = False
+
+    @property
+    def metered(self) -> bool:
+        """Whether usage plans meter this method (its API key comes from the authorizer)."""
+        return self.api_key_required and self.api.api_key_source == AUTHORIZER_KEY_SOURCE
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -182,7 +219,12 @@ def authorizer_result(output: Any) -> AuthorizerResult:
     context = output.get("context") or {}
     if not isinstance(context, Mapping):
         raise AuthorizerOutputError("context must be an object")
-    return AuthorizerResult(principal, document, {str(k): _context_value(v) for k, v in context.items()})
+    usage_key = output.get("usageIdentifierKey")
+    if usage_key is not None and not isinstance(usage_key, str):
+        raise AuthorizerOutputError("usageIdentifierKey must be a string")
+    return AuthorizerResult(
+        principal, document, {str(k): _context_value(v) for k, v in context.items()}, usage_key
+    )
 
 
 def _context_value(value: Any) -> str:
@@ -203,8 +245,10 @@ class Gateway:
         cache: AuthorizerCache[AuthorizerResult] | None = None,
         clock: Clock = time.time,
         new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        meter: UsageMeter | None = None,
     ) -> None:
         self._routes = _checked(routes)
+        self._meter = meter  # None: API keys are not checked (no usage plans)
         self._by_key = {(route.method, route.resource): route for route in self._routes}
         self._invoke = invoke
         self._clock = clock
@@ -248,6 +292,15 @@ class Gateway:
                 "principalId": admitted.principal_id,
                 "integrationLatency": 0,
             }
+        if route.metered and self._meter is not None:
+            key = admitted.usage_identifier_key if admitted is not None else None
+            metered = self._meter.admit(key, route.api.identity.api_id, route.api.identity.stage)
+            if metered.verdict is not Verdict.ADMITTED:
+                refusal = self._gateway_response(
+                    route.api, _METER_REFUSALS[metered.verdict], request_id, request
+                )
+                return Exchange(refusal, _principal(admitted), None, answered)
+            event["requestContext"]["identity"].update(apiKey=metered.api_key, apiKeyId=metered.api_key_id)
         try:
             response = parse_proxy_response(self._invoke(route.function_id, event))
         except (FunctionError, MalformedProxyResponse):

@@ -50,6 +50,7 @@ from .offline_aws import OFFLINE_ENVIRONMENT, use_local_endpoint
 from .resources import LocalResources, create_resources
 from .rotation_scheduler import RotationScheduler
 from .template_model import ScheduleSpec, TemplateModel
+from .usage_plans import StackPlans, UsageMeter, assign_plan, read_usage_plans, stack_plans
 
 UNAUTHORIZED = "Unauthorized"  # an authorizer's normal "401" answer: not an error worth a stack trace
 
@@ -117,6 +118,8 @@ class RunningStack:
     gateway: Gateway
     demo_client: DemoClient
     apis: tuple[ServedApi, ...] = ()
+    plans: StackPlans | None = None  # the partner plans (usage plans) the admin CLI's --plan names
+    demo_plan: str | None = None  # the demo client's plan
 
     def url_of(self, method: str, path_suffix: str) -> str:
         """The URL of the open route whose path ends with ``path_suffix`` (e.g. the token endpoint)."""
@@ -170,6 +173,7 @@ class LocalStack:
         self._servers: list[LocalHttpServer] = []
         self._scheduler: RotationScheduler | None = None
         self._wrote_state = False
+        self._meter: UsageMeter | None = None  # usage plans of every served REST API
 
     def start(self) -> RunningStack:
         try:
@@ -229,7 +233,12 @@ class LocalStack:
             definitions, region=REGION, account_id=ACCOUNT_ID, report_error=report_function_error
         )
         runtime.apply_shared_environment()
-        gateway = Gateway(routes(model, resources.refs, parameters, f"{LOOPBACK}:{server.port}"), runtime)
+        apigateway = client("apigateway")
+        endpoint = self._endpoint
+        self._meter = UsageMeter(lambda: read_usage_plans(apigateway), lambda: endpoint.writes("apigateway"))
+        gateway = Gateway(
+            routes(model, resources.refs, parameters, f"{LOOPBACK}:{server.port}"), runtime, meter=self._meter
+        )
         server.gateway = gateway
         apis = [
             ServedApi(api_id, "REST", base_url, gateway)
@@ -246,8 +255,22 @@ class LocalStack:
         self.run_schedules(model, runtime)  # bootstraps the signing keys
         runtime.load(sorted(authorizers))
         demo = register_demo_client(definitions, client)
+        plans = stack_plans(model.template, resources.refs, parameters, STACK_NAME)
+        # the demo client calls the sample REST API, which requires a key in a plan: the largest tier
+        demo_plan = assign_plan(apigateway, plans, demo.client_id) if plans is not None else None
         running = RunningStack(
-            config, model, base_url, endpoint_url, parameters, resources, runtime, gateway, demo, tuple(apis)
+            config,
+            model,
+            base_url,
+            endpoint_url,
+            parameters,
+            resources,
+            runtime,
+            gateway,
+            demo,
+            tuple(apis),
+            plans,
+            demo_plan,
         )
         self._write_state(running)
         if config.rotation_interval > 0 and model.schedules:
@@ -273,7 +296,7 @@ class LocalStack:
         stack_name = f"{STACK_NAME}-{name}"
         parameters = {**model.parameter_defaults(), **import_parameters(model)}
         resources = create_resources(
-            dict(model.template), client, stack_name=stack_name, parameters=parameters
+            dict(model.template), client, stack_name=stack_name, parameters=parameters, id_prefix=f"{name}/"
         )
         return _StackParts(model, StackScope(stack_name, f"{name}/", main.exports), parameters, resources)
 
@@ -299,7 +322,9 @@ class LocalStack:
             server = self._extra_server(log)
             host = f"{LOOPBACK}:{server.port}"
             server.gateway = rest = Gateway(
-                routes(stack.model, stack.resources.refs, stack.parameters, host, stack.scope), runtime
+                routes(stack.model, stack.resources.refs, stack.parameters, host, stack.scope),
+                runtime,
+                meter=self._meter,
             )
             served += [
                 ServedApi(f"{stack.scope.id_prefix}{api_id}", "REST", f"http://{host}", rest)

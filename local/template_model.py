@@ -85,6 +85,8 @@ class ApiSpec:
     authorizers: Mapping[str, AuthorizerSpec]
     gateway_responses: Mapping[str, Any]
     stage_variables: Mapping[str, Any] = field(default_factory=dict)
+    api_key_source: Any = "HEADER"  # ApiKeySourceType: HEADER | AUTHORIZER (raw)
+    api_key_required: bool = False  # Auth.ApiKeyRequired: every method's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,7 @@ class RouteSpec:
     method: str
     path: str
     authorizer: str | None  # the authorizer's name; None: the route is open
+    api_key_required: bool = False  # the method requires an API key (usage plans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +273,15 @@ def _api(logical_id: str, properties: Mapping[str, Any]) -> ApiSpec:
         authorizers,
         properties.get("GatewayResponses") or {},
         _stage_variables(logical_id, properties.get("Variables")),
+        properties.get("ApiKeySourceType", "HEADER"),
+        _flag(f"{logical_id}.Auth.ApiKeyRequired", auth.get("ApiKeyRequired", False)),
     )
+
+
+def _flag(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TemplateError(f"{where} must be true or false")
+    return value
 
 
 def _http_api(logical_id: str, properties: Mapping[str, Any]) -> HttpApiSpec:
@@ -400,8 +411,17 @@ def _route(
             raise TemplateError(f"{function_id}.{event_name}: authorizer {override} is not served locally")
         authorizer = str(override)
     method = str(properties.get("Method", "")).upper()
+    # SAM: the event's Auth.ApiKeyRequired overrides the API's
+    key_required = (properties.get("Auth") or {}).get(
+        "ApiKeyRequired", api.api_key_required if api else False
+    )
     return RouteSpec(
-        api_id, function_id, "ANY" if method == "ANY" else method, str(properties["Path"]), authorizer
+        api_id,
+        function_id,
+        "ANY" if method == "ANY" else method,
+        str(properties["Path"]),
+        authorizer,
+        _flag(f"{function_id}.{event_name}.Auth.ApiKeyRequired", key_required),
     )
 
 
