@@ -147,6 +147,7 @@ class RunningStack:
             "jwks_url": self.url_of("GET", "/jwks.json"),
             "aws_endpoint_url": self.aws_endpoint_url,
             "api_urls": self.api_urls(),
+            "plan": self.demo_plan,  # its usage plan on the sample REST API (None: the stack has no plans)
         }
 
     def api_urls(self) -> dict[str, str]:
@@ -162,6 +163,8 @@ class RunningStack:
             refs=self.resources.refs,
             function_log_level=self.config.function_log_level,
             api_urls=self.api_urls(),
+            usage_plans=dict(self.plans.plan_ids) if self.plans is not None else {},
+            usage_key_namespace=self.plans.namespace if self.plans is not None else "",
         )
 
 

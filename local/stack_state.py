@@ -30,6 +30,9 @@ class StackState:
     refs: Mapping[str, str]
     function_log_level: str
     api_urls: Mapping[str, str] = field(default_factory=dict)  # every served API's base URL, by name
+    # the partner plans as the admin CLI reads them (USAGE_PLANS: plan -> usage plan id; USAGE_KEY_NAMESPACE)
+    usage_plans: Mapping[str, str] = field(default_factory=dict)
+    usage_key_namespace: str = ""
     pid: int = field(default_factory=os.getpid)
 
     def to_json(self) -> dict[str, Any]:
@@ -47,6 +50,8 @@ class StackState:
             refs={str(k): str(v) for k, v in data["refs"].items()},
             function_log_level=str(data["function_log_level"]),
             api_urls={str(k): str(v) for k, v in (data.get("api_urls") or {}).items()},
+            usage_plans={str(k): str(v) for k, v in (data.get("usage_plans") or {}).items()},
+            usage_key_namespace=str(data.get("usage_key_namespace") or ""),
             pid=int(data["pid"]),
         )
 

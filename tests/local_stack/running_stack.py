@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,14 +76,15 @@ def stack_environment(state_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
-def start_stack(state_dir: Path, port: int = 0) -> StackProcess:
+def start_stack(state_dir: Path, port: int = 0, environment: Mapping[str, str] | None = None) -> StackProcess:
+    """``environment``: settings beyond the defaults, e.g. ``PARAMETER_OVERRIDES``."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / f"stack-{time.monotonic_ns()}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"],
             cwd=REPO,
-            env=stack_environment(state_dir, port),
+            env=stack_environment(state_dir, port) | dict(environment or {}),
             stdout=sink,
             stderr=sink,
         )
