@@ -383,10 +383,12 @@ def test_assertion_failures_count_towards_the_throttle(
         refused_as_invalid_client(
             post(assertion_endpoint, assertion_form(assertion_for(stranger_rsa, keyed, clock)))
         )
-    # then even the right key waits: the delay is open (the assertion's signature is not even checked)
-    throttled = post(assertion_endpoint, assertion_form(assertion_for(partner_rsa, keyed, clock)))
+    # then a failed assertion waits: the delay is open
+    throttled = post(assertion_endpoint, assertion_form(assertion_for(stranger_rsa, keyed, clock)))
     assert throttled.status == 429  # RFC 6585 §4, as for secrets
     assert throttled.header("Retry-After") is not None
+    # but the right key is never stopped by it (issue 14 item 6: no lockout by strangers)
+    assert post(assertion_endpoint, assertion_form(assertion_for(partner_rsa, keyed, clock))).status == 200
 
 
 def test_neither_the_assertion_nor_the_token_is_logged(

@@ -50,18 +50,20 @@ def test_free_failures_are_not_throttled(token_endpoint: Endpoint, partner: Issu
     assert attempt(token_endpoint, partner.client.client_id, partner.secret).status == 200
 
 
-def test_too_many_failures_refuse_even_the_right_secret_until_the_delay_passes(
+def test_too_many_failures_delay_wrong_secrets_but_never_the_right_one(
     token_endpoint: Endpoint, partner: IssuedSecret, clock: Any
 ) -> None:
-    # Given as many failures as are free
+    # Given as many failures as are free: the last one opens a delay
     fail(token_endpoint, partner.client.client_id, POLICY.free_failures)
-    # When the right secret comes at once, it is refused unchecked: 429 + Retry-After (RFC 6585 §4)
-    reply = attempt(token_endpoint, partner.client.client_id, partner.secret)
+    # When a wrong secret comes at once, it is refused: 429 + Retry-After (RFC 6585 §4)
+    reply = attempt(token_endpoint, partner.client.client_id, "pacs_wrong")
     assert reply.status == 429
     assert reply.json()["error"] == "invalid_client"
     assert reply.header("Retry-After") == str(POLICY.delay_after(POLICY.free_failures))
     assert reply.header("Cache-Control") == "no-store"
-    # Then after the delay it succeeds, and the counter is cleared
+    # But the right secret is never stopped by the throttle (issue 14 item 6: no lockout by strangers)
+    assert attempt(token_endpoint, partner.client.client_id, partner.secret).status == 200
+    # And after the delay, a success clears the counter
     clock.advance(POLICY.delay_after(POLICY.free_failures))
     assert attempt(token_endpoint, partner.client.client_id, partner.secret).status == 200
     fail(token_endpoint, partner.client.client_id, POLICY.free_failures - 1)
@@ -79,9 +81,10 @@ def test_throttled_attempts_are_not_counted_and_the_wait_is_capped(
             retry_after = int(reply.header("Retry-After") or "0")
             assert 1 <= retry_after <= POLICY.max_delay
             clock.advance(retry_after)
-    # The legitimate client waits at most max_delay after the last failure, never forever
-    clock.advance(POLICY.max_delay)
+    # The legitimate client never waits at all, and the attacker's delay is capped
     assert attempt(token_endpoint, client_id, partner.secret).status == 200
+    clock.advance(POLICY.max_delay)
+    assert attempt(token_endpoint, client_id, "pacs_wrong").status in (401, 429)
 
 
 def test_counter_is_forgotten_after_reset_after(

@@ -3,10 +3,11 @@
 Order of checks (each a §5.2 error):
 
 1. ``grant_type`` is ``client_credentials``, else ``unsupported_grant_type`` (no store work for junk);
-2. the throttle for the presented id (429 while a delay is open), then client authentication
-   (``invalid_client``; every failure counts towards the throttle): a secret, or a ``private_key_jwt``
-   assertion (RFC 7523 §2.2; the presented id is its ``iss``, which must equal a ``client_id`` sent in
-   the body; an assertion that cannot be read names no id and is refused before any store work);
+2. client authentication (``invalid_client``), then the throttle for the presented id (a valid
+   credential always passes; a failure is 429 while a delay is open, else counted): a secret, or a
+   ``private_key_jwt`` assertion (RFC 7523 §2.2; the presented id is its ``iss``, which must equal a
+   ``client_id`` sent in the body; an assertion that cannot be read names no id and is refused before
+   any store work);
 3. the client is registered for this grant (RFC 7591 ``grant_types``), else ``unauthorized_client``;
 4. ``scope`` is well-formed (RFC 6749 §3.3) and within the client's scopes, else ``invalid_scope``;
    omitted, it defaults to all of the client's scopes (§3.3 allows a pre-defined default);
@@ -143,12 +144,13 @@ class ClientCredentialsGrant:
         return TokenGranted(issued, client.client_id, scopes, audience, lifetime)
 
     def _authenticate(self, presented: ClientCredentials) -> Client:
-        """Throttle check, then the registry; every failure is counted and answered alike."""
-        state = self._throttle.check(presented.client_id)
+        """The registry, then the throttle: a valid secret always passes (issue 14 item 6); a failure is
+        429 while a delay is open (not written), else counted; every failure is answered alike."""
+        state = self._throttle.look(presented.client_id)
         try:
             client = self._registry.authenticate(presented.client_id, presented.secret)
         except ClientAuthenticationFailed as failure:
-            self._throttle.record_failure(presented.client_id)
+            self._throttle.refuse(presented.client_id, state)
             raise InvalidClient(
                 AUTH_FAILED,
                 reason=failure.reason.value,
@@ -169,11 +171,11 @@ class ClientCredentialsGrant:
         if presented.client_id is not None and presented.client_id != client_id:
             # RFC 7521 §4.2: a client_id sent alongside must identify the same client as the assertion.
             raise InvalidClient(AUTH_FAILED, reason="client_id_mismatch", auth_method=method)
-        state = self._throttle.check(client_id)
+        state = self._throttle.look(client_id)
         try:
             client = self._verified(assertion, issuer)
         except AssertionRejected as failure:
-            self._throttle.record_failure(client_id)
+            self._throttle.refuse(client_id, state)
             raise InvalidClient(
                 AUTH_FAILED,
                 reason=failure.reason.value,

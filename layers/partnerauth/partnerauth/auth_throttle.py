@@ -3,15 +3,17 @@
 Policy (documented in docs/token-endpoint.md):
 
 * The first :attr:`ThrottlePolicy.free_failures` consecutive failures cost nothing.
-* After that, each failure opens a delay before the next attempt is even checked:
-  ``base_delay * 2**(failures - free_failures)`` seconds, capped at ``max_delay``.
-  During the delay every attempt for that id is refused *without* looking at the secret,
-  so guessing is limited to one try per delay.
-* A success clears the counter.  Without a success, the counter is forgotten
-  ``reset_after`` seconds after the last failure (the item's TTL ``expires_at``; items
-  that DynamoDB has not yet deleted are treated as gone once expired).
-* So nobody is locked out for good: once the failures stop, the worst wait for the
-  legitimate client is ``max_delay``.
+* After that, each failure opens a delay: ``base_delay * 2**(failures - free_failures)``
+  seconds, capped at ``max_delay``.  During the delay a *failed* attempt for that id is
+  answered 429 (``Retry-After``) and **not written**: a flood costs one write per delay.
+* **A valid credential is never refused by the throttle** (issue 14 item 6): the credential
+  is checked during a delay too, and a good one gets its token.  The client id is public (it
+  is in every token), so a throttle that refused the right secret let any stranger lock a
+  partner out; and 256-bit secrets leave guessing nothing to slow down.
+* A success clears the counter when no delay is open (while one is, clearing it would hand a
+  flood five more free writes).  Without a success, the counter is forgotten ``reset_after``
+  seconds after the last failure (the item's TTL ``expires_at``; items that DynamoDB has not
+  yet deleted are treated as gone once expired).
 
 The counter is keyed by the id *as presented*, whether or not such a client exists, so
 throttling says nothing about which ids are registered.  Secrets are 256-bit random
@@ -67,6 +69,7 @@ class AttemptState:
 
     failures: int = 0
     last_failure_at: float = 0.0
+    retry_after: int = 0  # whole seconds until the open delay ends; 0 when none is open
 
 
 class AuthThrottle:
@@ -91,6 +94,13 @@ class AuthThrottle:
 
     def check(self, client_id: str) -> AttemptState:
         """The live state for ``client_id``; :class:`ClientThrottled` while a delay is open."""
+        state = self.look(client_id)
+        if state.retry_after:
+            raise ClientThrottled(state.retry_after)
+        return state
+
+    def look(self, client_id: str) -> AttemptState:
+        """The live state for ``client_id`` (one consistent ``GetItem``), with the open delay if any."""
         now = self._clock()
         response = self._dynamodb.get_item(
             TableName=self._table,
@@ -101,15 +111,19 @@ class AuthThrottle:
         item = response.get("Item")
         if not item or float(item.get("expires_at", {}).get("N", "0")) <= now:
             return AttemptState()
-        state = AttemptState(
-            failures=int(item.get("failures", {}).get("N", "0")),
-            last_failure_at=float(item.get("last_failure_at", {}).get("N", "0")),
-        )
-        delay = self.policy.delay_after(state.failures)
-        retry_at = state.last_failure_at + delay
-        if delay and now < retry_at:  # a free failure never delays the next attempt
-            raise ClientThrottled(math.ceil(retry_at - now))
-        return state
+        failures = int(item.get("failures", {}).get("N", "0"))
+        last_failure_at = float(item.get("last_failure_at", {}).get("N", "0"))
+        delay = self.policy.delay_after(failures)
+        retry_at = last_failure_at + delay
+        open_for = math.ceil(retry_at - now) if delay and now < retry_at else 0  # a free failure never delays
+        return AttemptState(failures, last_failure_at, max(1, open_for) if open_for else 0)
+
+    def refuse(self, client_id: str, state: AttemptState) -> None:
+        """After a failed attempt: :class:`ClientThrottled` (nothing written) while a delay is open,
+        else count the failure (one write)."""
+        if state.retry_after:
+            raise ClientThrottled(state.retry_after)
+        self.record_failure(client_id)
 
     def record_failure(self, client_id: str) -> int:
         """Count one failure; the new count."""
@@ -143,8 +157,9 @@ class AuthThrottle:
         return int(response["Attributes"]["failures"]["N"])
 
     def record_success(self, client_id: str, state: AttemptState) -> None:
-        """Clear the counter after a successful authentication (no write when there was none)."""
-        if state.failures:
+        """Clear the counter after a successful authentication (no write when there was none, nor
+        while a delay is open: a flood must not get its free failures back from the partner's success)."""
+        if state.failures and not state.retry_after:
             self._dynamodb.delete_item(TableName=self._table, Key={"client_id": {"S": client_id}})
 
 
