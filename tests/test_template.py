@@ -496,6 +496,7 @@ def test_create_all_tables_returns_every_logical_id_with_its_name(dynamodb_clien
         "ApisTable": "t-ApisTable",
         "AuthAttemptsTable": "t-AuthAttemptsTable",
         "ClientsTable": "t-ClientsTable",
+        "RevocationsTable": "t-RevocationsTable",
         "SigningKeysTable": "t-SigningKeysTable",
     }
     assert sorted(dynamodb_client.list_tables()["TableNames"]) == sorted(names.values())

@@ -44,13 +44,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import ConfigurationError, JwksFetchError, KeyNotFound, KeysUnavailable
 from .jwk import VerificationKey, parse_jwks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from .jwks_fetch import JwksFetcher
 
@@ -72,11 +72,14 @@ def stale_if_error_for(max_age: float) -> int:
     return int(min(DEFAULT_STALE_IF_ERROR, STALE_AGES * max_age))
 
 
-@dataclass(frozen=True, slots=True)
-class CachedKeySet:
-    """The usable keys of one fetched JWK Set and until when to use them."""
+V = TypeVar("V")
 
-    keys: dict[str, VerificationKey]
+
+@dataclass(frozen=True, slots=True)
+class CachedKeySet(Generic[V]):
+    """The usable members of one fetched document (a JWK Set's keys by ``kid``) and until when to use them."""
+
+    keys: Mapping[str, V]
     fresh_until: float
     usable_until: float
     document: object = None  # what the fetcher returned: the same object again (a 304) is not re-parsed
@@ -124,13 +127,18 @@ class _Flight:
         self.done = threading.Event()
 
 
-class JwksCache:
-    """Public keys per JWKS URI: a :class:`~partnerauth.key_source.KeySource`."""
+class DocumentCache(Generic[V]):
+    """Named members of a JSON document per URI, with every rule above.  ``parse`` turns the fetched
+    document into its members (``ValueError`` for a document that is not one); an empty result is a
+    failure unless ``allow_empty`` (a JWK Set with no key is useless; a revocation list with no entry is
+    the normal case, :mod:`partnerauth.revocations`)."""
 
     def __init__(
         self,
         fetcher: JwksFetcher,
         *,
+        parse: Callable[[Any], Mapping[str, V]],
+        allow_empty: bool = False,
         max_age: float = DEFAULT_MAX_AGE,
         cooldown: float = DEFAULT_COOLDOWN,
         stale_if_error: float | None = None,
@@ -139,6 +147,8 @@ class JwksCache:
     ) -> None:
         """``stale_if_error`` defaults to :func:`stale_if_error_for` ``(max_age)``: the window our
         JWKS responses announce and the rotation's publish lead covers."""
+        self._parse = parse
+        self._allow_empty = allow_empty
         if not 0 < cooldown <= max_age:
             raise ConfigurationError("JWKS cooldown must be positive and no longer than the max age")
         if stale_if_error is None:
@@ -152,11 +162,11 @@ class JwksCache:
         self._stale_if_error = stale_if_error
         self._clock = clock
         self._box = PenaltyBox(cooldown, first_retry)
-        self._entries: dict[str, CachedKeySet] = {}
+        self._entries: dict[str, CachedKeySet[V]] = {}
         self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
 
-    def key_for(self, jwks_uri: str, kid: str) -> VerificationKey:
+    def key_for(self, jwks_uri: str, kid: str) -> V:
         """The key ``kid`` of the set at ``jwks_uri``: :class:`KeyNotFound` when the set (as
         fresh as the cooldown allows) lacks it, :class:`KeysUnavailable` when no set is usable."""
         entry = self._entries.get(jwks_uri)
@@ -167,6 +177,17 @@ class JwksCache:
         self._refresh(jwks_uri)
         return self._answer(jwks_uri, kid)
 
+    def members(self, uri: str) -> Mapping[str, V]:
+        """Every member of the document at ``uri``, refreshed when it is past ``max_age`` (as the
+        cooldown allows); :class:`KeysUnavailable` when no copy is usable (none, or stale too long)."""
+        entry = self._entries.get(uri)
+        if entry is None or self._clock() >= entry.fresh_until:
+            self._refresh(uri)
+            entry = self._entries.get(uri)
+        if entry is None or self._clock() >= entry.usable_until:
+            raise KeysUnavailable
+        return entry.keys
+
     def prefetch(self, jwks_uri: str) -> bool:
         """Warm the cache (e.g. at import); ``True`` when a usable set is cached.  Never raises
         for a failed fetch, and counts against the cooldown like any other fetch."""
@@ -174,7 +195,7 @@ class JwksCache:
         entry = self._entries.get(jwks_uri)
         return entry is not None and self._clock() < entry.usable_until
 
-    def _answer(self, jwks_uri: str, kid: str) -> VerificationKey:
+    def _answer(self, jwks_uri: str, kid: str) -> V:
         entry = self._entries.get(jwks_uri)
         if entry is None or self._clock() >= entry.usable_until:
             raise KeysUnavailable
@@ -221,11 +242,11 @@ class JwksCache:
             keys = previous.keys  # revalidated (304): the very document we parsed last time
         else:
             try:
-                keys = parse_jwks(document)
+                keys = self._parse(document)
             except ValueError:
                 self._report_failure(jwks_uri, "not a JWK Set")
                 return
-        if not keys:
+        if not keys and not self._allow_empty:
             self._report_failure(jwks_uri, "no usable key in the JWK Set")
             return
         now = self._clock()
@@ -248,4 +269,28 @@ class JwksCache:
             "jwks refresh failed; %s",
             "keeping the last good set" if jwks_uri in self._entries else "no keys cached",
             extra={"jwks_uri": jwks_uri, "problem": problem},
+        )
+
+
+class JwksCache(DocumentCache[VerificationKey]):
+    """Public keys per JWKS URI: a :class:`~partnerauth.key_source.KeySource`."""
+
+    def __init__(
+        self,
+        fetcher: JwksFetcher,
+        *,
+        max_age: float = DEFAULT_MAX_AGE,
+        cooldown: float = DEFAULT_COOLDOWN,
+        stale_if_error: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        first_retry: float = DEFAULT_FIRST_RETRY,
+    ) -> None:
+        super().__init__(
+            fetcher,
+            parse=parse_jwks,
+            max_age=max_age,
+            cooldown=cooldown,
+            stale_if_error=stale_if_error,
+            clock=clock,
+            first_retry=first_retry,
         )
