@@ -28,6 +28,7 @@ REFS = {
     "SigningKeysTable": "signing-keys",
     "AuthAttemptsTable": "auth-attempts",
     "ApisTable": "apis",
+    "RevocationsTable": "revocations",
     "ClientSecretPepper": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper-AbCdEf",
 }
 OPTIONAL_PARAMETERS = {"ExternalIssuers": "[]"}

@@ -35,6 +35,7 @@ REFS = {
     "SampleHttpApi": "httpapi1",
     "SigningKeyEncryptionKey": "key-id",
     "ApisTable": "apis",
+    "RevocationsTable": "revocations",
 }
 
 
@@ -228,7 +229,9 @@ def test_authorizer_route_scopes_match_the_sample_api_routes(cfn_template: Templ
         if e["Type"] == "HttpApi"
     }
     assert http_routes == set(http_profile["routes"])
-    supported = function_environment("JwksFunction", {"SigningKeysTable": "t"}, template=cfn_template)
+    supported = function_environment(
+        "JwksFunction", {"SigningKeysTable": "t", "RevocationsTable": "r"}, template=cfn_template
+    )
     assert set(supported["SUPPORTED_SCOPES"].split()) == {
         s for routes in (route_scopes, http_profile["routes"]) for scopes in routes.values() for s in scopes
     }
@@ -272,7 +275,10 @@ def test_each_function_gets_only_the_data_access_it_needs(cfn_template: Template
     token_tables = statement_resources(cfn_template, "TokenFunction")
     assert token_tables["ClientsTable"] == {"dynamodb:GetItem"}
     assert token_tables["SigningKeysTable"] == {"dynamodb:GetItem"}
-    assert policy_templates(cfn_template, "JwksFunction") == {("DynamoDBReadPolicy", "SigningKeysTable")}
+    assert policy_templates(cfn_template, "JwksFunction") == {
+        ("DynamoDBReadPolicy", "SigningKeysTable"),
+        ("DynamoDBReadPolicy", "RevocationsTable"),  # publishes the revocation document (issue 14)
+    }
     assert policy_templates(cfn_template, "KeyRotationFunction") == {
         ("DynamoDBCrudPolicy", "SigningKeysTable")
     }
@@ -344,6 +350,7 @@ def test_auth_api_serves_the_token_jwks_and_metadata_endpoints(cfn_template: Tem
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/.well-known/oauth-authorization-server"),
         ("GET", "/.well-known/openid-configuration"),  # OpenID Connect Discovery 1.0 §4 (issue 18)
+        ("GET", "/.well-known/revocations.json"),  # token revocations beside the JWKS (issue 14)
     }
     assert all(e["RestApiId"] == {"Ref": "AuthApi"} for e in [*token.values(), *jwks.values()])
     settings = properties(cfn_template, "AuthApi")["MethodSettings"]

@@ -29,6 +29,7 @@ REFS = {
     "ClientSecretPepper": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper",
     "SigningKeyEncryptionKey": "key-id",
     "ApisTable": "apis",
+    "RevocationsTable": "revocations",
 }
 
 

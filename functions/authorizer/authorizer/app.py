@@ -25,8 +25,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from partnerauth.errors import ConfigurationError
-from partnerauth.jwks_cache import JwksCache
+from partnerauth.jwks_cache import DocumentCache, JwksCache
 from partnerauth.jwks_fetch import HttpJwksFetcher
+from partnerauth.revocations import Revocation, RevocationList, parse_revocations
 
 from .decision import Authorizer, Decision, Outcome, build_authorizer
 from .registry import DynamoDbProfileReader
@@ -53,7 +54,29 @@ def _start() -> tuple[AuthorizerSettings, JwksCache, Authorizer]:
     )
     cache.prefetch(settings.own_issuer.jwks_uri)  # never raises; a failure is logged by the cache
     registry = DynamoDbProfileReader(settings.apis_table) if settings.apis_table else None
-    return settings, cache, build_authorizer(settings, cache, registry=registry)
+    return (
+        settings,
+        cache,
+        build_authorizer(settings, cache, registry=registry, revocations=_revocations(settings)),
+    )
+
+
+def _revocations(settings: AuthorizerSettings) -> RevocationList | None:
+    """Our issuer's revocation document, learned like its JWKS (the same fetcher, max age, cooldown and
+    stale-if-error) and fetched at import too; ``None`` when the stack publishes none."""
+    if settings.revocations_uri is None:
+        return None
+    cache: DocumentCache[Revocation] = DocumentCache(
+        HttpJwksFetcher(timeout=JWKS_FETCH_TIMEOUT),
+        parse=parse_revocations,
+        allow_empty=True,
+        max_age=settings.jwks_max_age,
+        cooldown=settings.jwks_cooldown,
+        clock=time.monotonic,
+    )
+    revocations = RevocationList(cache, settings.revocations_uri)
+    revocations.prefetch()  # never raises; a failure is logged by the cache
+    return revocations
 
 
 settings, jwks_cache, authorizer = _start()

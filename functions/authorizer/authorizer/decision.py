@@ -47,8 +47,9 @@ from partnerauth.api_profiles import (
     ProfileUnavailable,
 )
 from partnerauth.compact import parse_compact
-from partnerauth.errors import Reason, TokenRejected
+from partnerauth.errors import KeysUnavailable, Reason, TokenRejected
 from partnerauth.key_source import KeySource
+from partnerauth.revocations import RevocationList
 from partnerauth.route_policy import PolicyPlan, Route
 from partnerauth.usage_plans import usage_key_value
 from partnerauth.verification import AccessTokenVerifier, VerifiedToken
@@ -90,6 +91,8 @@ class Problem(StrEnum):
     UNKNOWN_API = "unknown_api"
     API_UNAVAILABLE = "api_profile_unavailable"
     ANSWER_TOO_LARGE = "answer_too_large"
+    REVOKED = "revoked"  # our own token, revoked (per client or jti: partnerauth.revocations)
+    REVOCATIONS_UNAVAILABLE = "revocations_unavailable"  # no usable revocation list: fail closed
     INTERNAL_ERROR = "internal_error"
 
 
@@ -151,8 +154,10 @@ class Authorizer:
         profiles: ApiProfiles,
         *,
         clock: Callable[[], float] = time.time,
+        revocations: RevocationList | None = None,
     ) -> None:
         self._settings = settings
+        self._revocations = revocations
         self._keys = keys
         self._clock = clock
         self._profiles = profiles
@@ -267,9 +272,24 @@ class Authorizer:
 
     def _verify(self, token: str, profile: ApiProfile) -> VerifiedToken:
         try:
-            return self._verifier(profile).verify(token)
+            verified = self._verifier(profile).verify(token)
         except TokenRejected as rejected:
             raise Rejected(rejected.reason, token, profile.name, rejected.fault) from None
+        if self._revocations is not None and verified.issuer == self._own_issuer.issuer:
+            self._check_revocation(verified, token, profile)
+        return verified
+
+    def _check_revocation(self, verified: VerifiedToken, token: str, profile: ApiProfile) -> None:
+        """Our own tokens only (external issuers revoke their own): a dict lookup on the cached list."""
+        revocations = self._revocations
+        if revocations is None:
+            return
+        try:
+            revoked = revocations.revokes(verified.client_id, verified.jti, verified.issued_at)
+        except KeysUnavailable:
+            raise Rejected(Problem.REVOCATIONS_UNAVAILABLE, token, profile.name) from None
+        if revoked:
+            raise Rejected(Problem.REVOKED, token, profile.name)
 
     def _verifier(self, profile: ApiProfile) -> AccessTokenVerifier:
         """The default profile trusts every configured issuer; another profile trusts our own issuer
@@ -358,13 +378,16 @@ def build_authorizer(
     *,
     registry: ProfileSource | None = None,
     registry_clock: Callable[[], float] = time.monotonic,
+    revocations: RevocationList | None = None,
 ) -> Authorizer:
     """The authorizer for ``settings`` over ``keys`` (the handler passes its JWKS cache and, when the
     stack has an API registry, its reader; tests pass their own key source, reader and clocks)."""
     cache = None
     if registry is not None:
         cache = ApiProfileCache(registry, max_age=settings.profile_max_age, clock=registry_clock)
-    return Authorizer(settings, keys, ApiProfiles(settings.profiles, cache), clock=clock)
+    return Authorizer(
+        settings, keys, ApiProfiles(settings.profiles, cache), clock=clock, revocations=revocations
+    )
 
 
 def method_arn(value: object) -> MethodArn:

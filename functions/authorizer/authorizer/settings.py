@@ -25,6 +25,10 @@ Variables (docs/DESIGN.md, docs/authorizer.md):
     (:func:`partnerauth.usage_plans.usage_key_value`); unset, answers carry no ``usageIdentifierKey``.
 ``JWKS_MAX_AGE``, ``JWKS_COOLDOWN``, ``LEEWAY``, ``MAX_TOKEN_LIFETIME``
     seconds (defaults 300, 30, 60, 3600).
+``REVOCATIONS_URI``
+    optional: where our own issuer publishes its token revocations (:mod:`partnerauth.revocations`,
+    beside the JWKS); learned like the JWKS (same max age, cooldown and stale-if-error). Unset, our
+    tokens are not checked for revocation.
 ``HTTP_API_RESPONSE``
     ``simple`` (default) or ``policy``: the response form of HTTP API (payload 2.0) events,
     matching the authorizer's ``EnableSimpleResponses``.
@@ -82,6 +86,7 @@ class AuthorizerSettings(NamedTuple):
     http_api_response: str
     apis_table: str | None = None
     profile_max_age: int = DEFAULT_PROFILE_MAX_AGE
+    revocations_uri: str | None = None
 
     @property
     def own_issuer(self) -> IssuerPolicy:
@@ -129,6 +134,11 @@ class AuthorizerSettings(NamedTuple):
             http_api_response=response,
             apis_table=environ.get("APIS_TABLE", "").strip() or None,
             profile_max_age=_seconds(environ, "API_PROFILE_MAX_AGE", DEFAULT_PROFILE_MAX_AGE),
+            revocations_uri=(
+                _jwks_uri(environ["REVOCATIONS_URI"].strip(), "REVOCATIONS_URI")
+                if environ.get("REVOCATIONS_URI", "").strip()
+                else None
+            ),
         )
 
 

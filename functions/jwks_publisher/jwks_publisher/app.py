@@ -23,11 +23,13 @@ from typing import Any
 import boto3  # type: ignore[import-untyped, unused-ignore]
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from partnerauth.key_store import KeyStore, SkippedItem
+from partnerauth.revocations import REVOCATIONS_PATH, RevocationStore, revocation_document
 from partnerauth.server_metadata import (
     JWKS_PATH,
     METADATA_PATH,
@@ -37,7 +39,7 @@ from partnerauth.server_metadata import (
     openid_configuration,
 )
 
-from .responses import cached_json, failure_response, jwks_response
+from .responses import cached_json, failure_response, jwks_response, revocations_response
 from .settings import PublisherSettings
 
 settings = PublisherSettings.from_env()
@@ -54,7 +56,14 @@ def report_skipped(item: SkippedItem) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-key_store = KeyStore(settings.signing_keys_table, boto3.client("dynamodb"), on_skipped=report_skipped)
+_dynamodb = boto3.client("dynamodb")
+key_store = KeyStore(settings.signing_keys_table, _dynamodb, on_skipped=report_skipped)
+# Only reads: the lifetimes matter to writers (revoke_client/revoke_token), not to live().
+revocation_store = (
+    RevocationStore(settings.revocations_table, _dynamodb, max_token_lifetime=0, leeway=0)
+    if settings.revocations_table
+    else None
+)
 
 
 @app.get(JWKS_PATH)
@@ -66,6 +75,20 @@ def jwks() -> Response[str]:
     kids = [key.get("kid") for key in document["keys"]]
     logger.info("jwks served", extra={"kids": kids, "status": response.status_code})
     metrics.add_metric(name=served, unit=MetricUnit.Count, value=1)
+    return response
+
+
+@app.get(REVOCATIONS_PATH)
+def revocations() -> Response[str]:
+    """Every live revocation (issue 14), read at each request like the JWKS: the headers are the whole
+    staleness budget.  A table that cannot be read is a 503, never an empty (re-admitting) document."""
+    if revocation_store is None:
+        raise NotFoundError
+    members = revocation_store.live()
+    if_none_match = app.current_event.headers.get("If-None-Match")
+    response = revocations_response(revocation_document(members), settings.jwks_max_age, if_none_match)
+    logger.info("revocations served", extra={"revocations": len(members), "status": response.status_code})
+    metrics.add_metric(name="RevocationsServed", unit=MetricUnit.Count, value=1)
     return response
 
 

@@ -52,6 +52,21 @@ def jwks_response(document: dict[str, Any], max_age: int, if_none_match: str | N
     return Response(status_code=200, content_type=JWK_SET, body=body, headers=headers)
 
 
+def revocations_response(document: dict[str, Any], max_age: int, if_none_match: str | None) -> Response[str]:
+    """The revocation document (issue 14; :mod:`partnerauth.revocations`) with the JWKS's caching model:
+    the same ``max-age``, ``stale-if-error`` and ``ETag``/304, so a verifier learns a revocation within
+    the window it learns a key withdrawal.  An empty document is the normal case and is cached too."""
+    body = json.dumps(document, separators=(",", ":"))
+    tag = entity_tag(body)
+    headers = {
+        "Cache-Control": f"public, max-age={max_age}, stale-if-error={stale_if_error_for(max_age)}",
+        "ETag": tag,
+    }
+    if if_none_match is not None and matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)  # RFC 9110 §15.4.5
+    return Response(status_code=200, content_type=JSON, body=body, headers=headers)
+
+
 def entity_tag(body: str) -> str:
     """A strong entity tag (RFC 9110 §8.8.3): 128 bits of the body's SHA-256, base64url."""
     digest = hashlib.sha256(body.encode("utf-8")).digest()[:16]

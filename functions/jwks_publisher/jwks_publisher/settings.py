@@ -16,6 +16,7 @@ class PublisherSettings:
     issuer: str | None  # None: derived per request from the API Gateway domain and stage
     jwks_max_age: int  # seconds, > 0; publish lead >= it + stale-if-error + cache TTL (the rotation checks)
     supported_scopes: tuple[str, ...]
+    revocations_table: str | None = None  # None: no revocation document is served (404)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PublisherSettings:
@@ -39,4 +40,5 @@ class PublisherSettings:
             issuer=env.get("ISSUER", "").strip().rstrip("/") or None,
             jwks_max_age=max_age,
             supported_scopes=scopes,
+            revocations_table=env.get("REVOCATIONS_TABLE", "").strip() or None,
         )
