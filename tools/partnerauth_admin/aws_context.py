@@ -58,6 +58,10 @@ class AwsContext:
                 return str(output["OutputValue"])
         return None
 
+    def parameter(self, key: str) -> str | None:
+        """A stack parameter's value (``None`` without a stack or without that parameter)."""
+        return self._parameter(key)
+
     def _parameter(self, key: str) -> str | None:
         for parameter in self._stack.get("Parameters", []):
             if parameter.get("ParameterKey") == key:

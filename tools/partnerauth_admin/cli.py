@@ -22,7 +22,7 @@ from partnerauth.client_registry import (
 )
 from partnerauth.client_secrets import LazySecretHasher
 
-from . import apis, key_commands, plans
+from . import apis, key_commands, plans, revocation_commands
 from .aws_context import AwsContext, ContextError
 from .aws_failures import one_line
 from .stack_declarations import CLIENT_ID_RULE, StackDeclarations, check_client_id
@@ -188,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("disable", "refuse new tokens for the client"), ("enable", "allow the client again")):
         status = commands.add_parser(name, help=text)
         status.add_argument("client_id")
+        revocation_commands.add_table_option(status)
 
     roll = commands.add_parser(
         "roll-secret", help="issue a new secret; the old one stays valid for --overlap"
@@ -209,6 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("client_id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     key_commands.add_commands(commands, DEFAULT_OVERLAP)
+    revocation_commands.add_commands(commands)
     apis.add_commands(commands)
     plans.add_commands(commands)
     return parser
@@ -236,6 +238,8 @@ def main(
             return apis.run(args, context, out, stdin or sys.stdin, clock)
         if args.command == "plans":  # usage plans: API Gateway only
             return plans.run(args, context, out)
+        if args.command == revocation_commands.COMMAND:  # RevocationsTable only (issue 14)
+            return revocation_commands.run(args, context, out, clock)
         registry = ClientRegistry(
             context.clients_table(),
             context.client("dynamodb"),
@@ -306,6 +310,8 @@ def _run(
     elif command in ("disable", "enable"):
         status = ClientStatus.DISABLED if command == "disable" else ClientStatus.ACTIVE
         _show(out, registry.set_status(args.client_id, status), now)
+        if command == "disable":  # and its live tokens (issue 14): revocation_commands
+            revocation_commands.disable_cuts_tokens(args, context, out, clock)
     elif command == "roll-secret":
         issued = registry.roll_secret(
             args.client_id, overlap=args.overlap, expires_at=_expiry(now, args.expires_in)
