@@ -146,6 +146,15 @@ def test_roll_with_zero_overlap_and_revoke_secret(cli: Callable[..., Run], regis
         registry.authenticate(client_id, rolled["client_secret"])
 
 
+def test_revoking_an_unknown_secret_id_says_which_was_not_found(cli: Callable[..., Run]) -> None:
+    client_id = created(cli)["client"]["client_id"]
+    result = cli("revoke-secret", client_id, "sec_nope")
+    assert result.code != 0
+    assert "no secret with this id" in result.err
+    assert "no such client" not in result.err
+    assert "Traceback" not in result.err
+
+
 def test_third_live_secret_is_an_error_not_a_traceback(cli: Callable[..., Run]) -> None:
     client_id = created(cli)["client"]["client_id"]
     assert cli("roll-secret", client_id).code == 0

@@ -20,6 +20,7 @@ from partnerauth.client_registry import (
     ClientStatus,
     InvalidClientMetadata,
     IssuedSecret,
+    SecretNotFound,
 )
 from partnerauth.client_secrets import (
     DUMMY_DIGEST,
@@ -244,9 +245,12 @@ def test_changes_to_a_missing_client_are_not_found(registry: ClientRegistry) -> 
             change()
 
 
-def test_revoking_an_unknown_secret_id_is_not_found(registry: ClientRegistry, partner: IssuedSecret) -> None:
-    with pytest.raises(ClientNotFound):
+def test_revoking_an_unknown_secret_id_names_the_secret_not_the_client(
+    registry: ClientRegistry, partner: IssuedSecret
+) -> None:
+    with pytest.raises(SecretNotFound, match="no secret with this id"):
         registry.revoke_secret(partner.client.client_id, "sec_nope")
+    assert registry.get(partner.client.client_id).secrets == partner.client.secrets  # nothing changed
 
 
 # --------------------------------------------------------------------------- authenticate (the layer's view)

@@ -87,6 +87,11 @@ class ClientNotFound(ClientRegistryError):
         super().__init__("no such client")
 
 
+class SecretNotFound(ClientRegistryError):
+    def __init__(self) -> None:
+        super().__init__("the client has no secret with this id (`show CLIENT_ID` lists its secret ids)")
+
+
 class ClientAlreadyExists(ClientRegistryError):
     def __init__(self) -> None:
         super().__init__("a client with this id already exists")
@@ -412,7 +417,7 @@ class ClientRegistry:
         client = self.get(client_id)
         remaining = tuple(s for s in client.secrets if s.secret_id != secret_id)
         if len(remaining) == len(client.secrets):
-            raise ClientNotFound()
+            raise SecretNotFound()
         return self._save(client, replace(client, secrets=remaining))
 
     def delete(self, client_id: str) -> None:
