@@ -27,6 +27,7 @@ REFS = {
     "ClientsTable": "clients",
     "SigningKeysTable": "signing-keys",
     "AuthAttemptsTable": "auth-attempts",
+    "ClientAssertionsTable": "client-assertions",
     "ApisTable": "apis",
     "RevocationsTable": "revocations",
     "ClientSecretPepper": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper-AbCdEf",
@@ -34,6 +35,7 @@ REFS = {
 OPTIONAL_PARAMETERS = {"ExternalIssuers": "[]"}
 # Read when present, with a default when not; DESIGN.md documents each.
 OPTIONAL_SETTINGS = {
+    "TokenFunction": {"CLIENT_ASSERTION_MAX_AGE"},
     "AuthorizerFunction": {"HTTP_API_RESPONSE"},
     "KeyRotationFunction": {"SIGNING_KEY_CACHE_TTL"},
 }

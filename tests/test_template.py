@@ -36,6 +36,7 @@ REFS = {
     "SigningKeyEncryptionKey": "key-id",
     "ApisTable": "apis",
     "RevocationsTable": "revocations",
+    "ClientAssertionsTable": "client-assertions",
 }
 
 
@@ -275,6 +276,8 @@ def test_each_function_gets_only_the_data_access_it_needs(cfn_template: Template
     token_tables = statement_resources(cfn_template, "TokenFunction")
     assert token_tables["ClientsTable"] == {"dynamodb:GetItem"}
     assert token_tables["SigningKeysTable"] == {"dynamodb:GetItem"}
+    # private_key_jwt replay records: a (conditional) PutItem, never a read, update or delete
+    assert token_tables["ClientAssertionsTable"] == {"dynamodb:PutItem"}
     assert policy_templates(cfn_template, "JwksFunction") == {
         ("DynamoDBReadPolicy", "SigningKeysTable"),
         ("DynamoDBReadPolicy", "RevocationsTable"),  # publishes the revocation document (issue 14)
@@ -502,6 +505,7 @@ def test_create_all_tables_returns_every_logical_id_with_its_name(dynamodb_clien
     assert names == {
         "ApisTable": "t-ApisTable",
         "AuthAttemptsTable": "t-AuthAttemptsTable",
+        "ClientAssertionsTable": "t-ClientAssertionsTable",
         "ClientsTable": "t-ClientsTable",
         "RevocationsTable": "t-RevocationsTable",
         "SigningKeysTable": "t-SigningKeysTable",

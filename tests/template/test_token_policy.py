@@ -23,6 +23,7 @@ from partnerauth.client_secrets import SecretHasher
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import generate_signing_key
 from tests.support.template import Resolver, Template
+from tests.token_issuer.assertions import PartnerKey, assertion_form, sign_assertion
 from tests.token_issuer.conftest import FORM, Endpoint, basic, form, fresh_import
 
 Call = tuple[str, str, dict[str, Any]]  # (service, operation, parameters)
@@ -137,6 +138,17 @@ def granted_dynamodb_actions(translated: Template, role: str) -> dict[str, set[s
     return granted
 
 
+def keyed_partner(tables: dict[str, str], dynamodb_client: Any) -> str:
+    """A private_key_jwt client (issue 13) and an assertion it signed for the test's issuer."""
+    key = generate_signing_key(KeySpec.ES256)
+    registry = ClientRegistry(tables["ClientsTable"], dynamodb_client, SecretHasher("unused" * 4), time.time)
+    client = registry.create_with_keys(
+        client_name="Keyed", scopes=["orders:read"], audiences=["partner-api"], token_lifetime=900,
+        jwks={"keys": [key.public_jwk()]},
+    )  # fmt: skip
+    return sign_assertion(PartnerKey(key), client.client_id, "https://auth.example.test", time.time())
+
+
 def test_token_role_allows_exactly_the_dynamodb_calls_the_token_function_makes(
     translated_template: Template,
     token_function: ModuleType,
@@ -155,6 +167,7 @@ def test_token_role_allows_exactly_the_dynamodb_calls_the_token_function_makes(
     grant = form(grant_type="client_credentials")
     right = basic(partner.client.client_id, partner.secret)
     wrong = basic(partner.client.client_id, partner.secret + "x")
+    signed = assertion_form(keyed_partner(tables, dynamodb_client))
     aws_calls.start()
     # When the function runs every path that touches a table: a failure over the stale counter (UpdateItem
     # refused, PutItem instead), a success clearing the count (DeleteItem), a token with nothing to clear, a
@@ -164,6 +177,9 @@ def test_token_role_allows_exactly_the_dynamodb_calls_the_token_function_makes(
     assert endpoint.post(grant, headers=(*FORM, right)).status == 200
     assert endpoint.post(grant, headers=(*FORM, wrong)).status == 401
     assert endpoint.post(grant, headers=(*FORM, basic("no-such-client", "pacs_x"))).status == 401
+    # and a private_key_jwt client's assertion, used once (its replay record: a conditional PutItem), replayed
+    assert endpoint.post(form(**signed)).status == 200
+    assert endpoint.post(form(**signed)).status == 401
     # Then the role allows on each table exactly the actions called on it
     called = dynamodb_actions(aws_calls.calls, tables)
     assert called["AuthAttemptsTable"] == {

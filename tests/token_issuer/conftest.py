@@ -408,16 +408,8 @@ class CountingJwksFetcher:
 
 
 @pytest.fixture
-def assertions_table(tables: dict[str, str], dynamodb_client: Any) -> str:
+def assertions_table(tables: dict[str, str]) -> str:
     """ClientAssertionsTable, as template.yaml defines it."""
-    if "ClientAssertionsTable" not in tables:  # TEMPORARY until template.yaml declares it
-        dynamodb_client.create_table(
-            TableName="client-assertions",
-            AttributeDefinitions=[{"AttributeName": "assertion_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "assertion_id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        tables["ClientAssertionsTable"] = "client-assertions"
     return tables["ClientAssertionsTable"]
 
 

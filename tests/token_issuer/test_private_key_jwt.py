@@ -407,3 +407,39 @@ def test_neither_the_assertion_nor_the_token_is_logged(
     for secret in (good, bad, token, good.split(".")[2], bad.split(".")[2]):
         assert secret not in text
     assert keyed.client_id in text
+
+
+# -- configuration (read once, at cold start) -------------------------------------------------------------
+def test_the_template_configures_the_replay_table_the_leeway_and_the_default_max_age(
+    token_env: dict[str, str], assertions_table: str
+) -> None:
+    from token_issuer.settings import TokenSettings
+
+    settings = TokenSettings.from_env(token_env)
+    assert settings.client_assertions_table == assertions_table
+    assert (settings.client_assertion_max_age, settings.leeway) == (300, 60)
+    assert (
+        TokenSettings.from_env({**token_env, "CLIENT_ASSERTION_MAX_AGE": "120"}).client_assertion_max_age
+        == 120
+    )
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"CLIENT_ASSERTION_MAX_AGE": "0"},
+        {"CLIENT_ASSERTION_MAX_AGE": "3601"},
+        {"CLIENT_ASSERTION_MAX_AGE": "five minutes"},
+        {"LEEWAY": "301"},
+        {"LEEWAY": "-1"},
+        {"CLIENT_ASSERTIONS_TABLE": ""},
+    ],
+)
+def test_settings_that_cannot_work_fail_the_cold_start(
+    token_env: dict[str, str], override: dict[str, str]
+) -> None:
+    from partnerauth.errors import ConfigurationError
+    from token_issuer.settings import TokenSettings
+
+    with pytest.raises(ConfigurationError):
+        TokenSettings.from_env({**token_env, **override})

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from partnerauth.client_assertion import DEFAULT_MAX_AGE
+from partnerauth.client_assertion import DEFAULT_MAX_AGE, AssertionRules
 from partnerauth.errors import ConfigurationError
 from partnerauth.verification import DEFAULT_LEEWAY
 
@@ -23,7 +23,7 @@ class TokenSettings:
     max_token_lifetime: int
     # private_key_jwt (RFC 7523): the single-use jti records, how long an assertion is usable, clock skew
     client_assertions_table: str | None = None
-    client_assertion_max_age: int = DEFAULT_MAX_AGE
+    client_assertion_max_age: int = DEFAULT_MAX_AGE  # optional CLIENT_ASSERTION_MAX_AGE (DESIGN.md)
     leeway: int = DEFAULT_LEEWAY
 
     @classmethod
@@ -36,12 +36,23 @@ class TokenSettings:
                 raise ConfigurationError(f"{name} is not set")
             return value
 
+        def whole(name: str, default: int) -> int:
+            try:
+                return int(env.get(name, "").strip() or default)
+            except ValueError:
+                raise ConfigurationError(f"{name} must be an integer") from None
+
         try:
             max_lifetime = int(env.get("MAX_TOKEN_LIFETIME", "3600"))
         except ValueError:
             raise ConfigurationError("MAX_TOKEN_LIFETIME must be an integer") from None
         if max_lifetime < 60:
             raise ConfigurationError("MAX_TOKEN_LIFETIME must be at least 60 seconds")
+        max_age, leeway = whole("CLIENT_ASSERTION_MAX_AGE", DEFAULT_MAX_AGE), whole("LEEWAY", DEFAULT_LEEWAY)
+        try:
+            AssertionRules(max_age=max_age, leeway=leeway)  # refused at cold start, never per request
+        except ValueError as error:
+            raise ConfigurationError(f"CLIENT_ASSERTION_MAX_AGE / LEEWAY: {error}") from None
         return cls(
             clients_table=required("CLIENTS_TABLE"),
             signing_keys_table=required("SIGNING_KEYS_TABLE"),
@@ -51,4 +62,7 @@ class TokenSettings:
             issuer=env.get("ISSUER", "").strip().rstrip("/") or None,
             default_audience=env.get("DEFAULT_AUDIENCE", "").strip() or None,
             max_token_lifetime=max_lifetime,
+            client_assertions_table=required("CLIENT_ASSERTIONS_TABLE"),
+            client_assertion_max_age=max_age,
+            leeway=leeway,
         )
