@@ -443,3 +443,45 @@ def test_settings_that_cannot_work_fail_the_cold_start(
 
     with pytest.raises(ConfigurationError):
         TokenSettings.from_env({**token_env, **override})
+
+
+def test_a_jwks_uri_is_fetched_by_the_deployed_fetcher_over_loopback_at_most_once_per_cooldown(
+    token_module: ModuleType,
+    lambda_context: Any,
+    registry: ClientRegistry,
+    partner_ed: PartnerKey,
+    clock: FakeClock,
+    dynamodb_client: Any,
+    kms_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the handler's own factory with its real JwksCache and HttpJwksFetcher, and a partner publishing
+    # its keys on a loopback server (http is accepted for loopback only, as by the fetcher)
+    from tests.adversarial.jwks_server import MisbehavingJwksServer
+    from token_issuer.grant import build_grant
+
+    server = MisbehavingJwksServer().start()
+    try:
+        server.reset(partner_ed.jwks())
+        client = registry.create_with_keys(
+            client_name="Uri Partner", scopes=["orders:read"], audiences=[AUDIENCE], token_lifetime=900,
+            jwks_uri=server.jwks_uri,
+        )  # fmt: skip
+        grant = build_grant(
+            token_module.settings,
+            dynamodb=dynamodb_client,
+            kms=kms_client,
+            fetch_pepper=token_module._pepper,
+            clock=clock,
+        )
+        monkeypatch.setattr(token_module, "grant", grant)
+        endpoint = Endpoint(token_module, lambda_context)
+        # When it authenticates, then a flood of unknown kids follows
+        assert post(endpoint, assertion_form(assertion_for(partner_ed, client, clock))).status == 200
+        for n in range(3):
+            forged = assertion_for(partner_ed, client, clock, headers={"kid": f"unknown-{n}"})
+            refused_as_invalid_client(post(endpoint, assertion_form(forged)))
+        # Then the partner's server saw one request: the cooldown covers unknown kids too
+        assert server.hits == 1
+    finally:
+        server.stop()
