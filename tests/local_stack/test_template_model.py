@@ -30,6 +30,7 @@ REFS = {
     "SigningKeyEncryptionKey": "key-id",
     "ApisTable": "apis",
     "RevocationsTable": "revocations",
+    "ClientAssertionsTable": "client-assertions",
 }
 
 
