@@ -167,10 +167,6 @@ class Authorizer:
         self._verifiers: dict[tuple[str, str], AccessTokenVerifier] = {}
         self._documents: dict[tuple[str, int], _Document] = {}
 
-    @property
-    def profiles(self) -> ApiProfiles:
-        return self._profiles
-
     def decide(self, event: object) -> Decision:
         try:
             return self._decide(event)

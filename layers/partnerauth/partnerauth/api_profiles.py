@@ -168,7 +168,6 @@ class ApiProfileCache:
         self._clock = clock
         self._max_entries = max_entries
         self._entries: dict[str, _Entry] = {}
-        self.fetches = 0  # how often the registry was read (tests and metrics)
 
     def get(self, name: str) -> ApiProfile | None:
         """The profile called ``name``; ``None`` when the registry has none; ProfileUnavailable when
@@ -179,7 +178,6 @@ class ApiProfileCache:
             return entry.profile
         if entry is not None and entry.failed_at is not None and now - entry.failed_at < self._cooldown:
             return self._stale(entry, now)
-        self.fetches += 1
         try:
             item = self._source(name)
             profile = None if item is None else profile_from_item(item)
@@ -217,10 +215,6 @@ class ApiProfiles:
     @property
     def default(self) -> ApiProfile:
         return self._fixed[DEFAULT_PROFILE]
-
-    @property
-    def registry(self) -> ApiProfileCache | None:
-        return self._registry
 
     def get(self, name: str) -> ApiProfile | None:
         """The profile called ``name``; ``None`` if there is none; ProfileUnavailable (registry down)."""

@@ -91,26 +91,6 @@ class Route(NamedTuple):
         """API Gateway's preference between routes matching one path: literal, then ``{p}``, then ``{p+}``."""
         return tuple(0 if isinstance(s, str) else 1 if s is None else 2 for s in self.segments)
 
-    def matches(self, method: str, path_segments: tuple[str, ...]) -> bool:
-        """Whether a canonical request (``GET``, ``("orders", "42")``) is a request to this route."""
-        if self.method not in (method, ANY_METHOD):
-            return False
-        if self.segments and self.segments[-1] is GREEDY:
-            fixed = len(self.segments) - 1
-            if len(path_segments) <= fixed or not all(path_segments[fixed:]):
-                return False
-        elif len(path_segments) != len(self.segments):
-            return False
-        return all(
-            _fits(value, segment) for value, segment in zip(path_segments, self.segments, strict=False)
-        )
-
-
-def _fits(value: str, segment: Segment) -> bool:
-    if isinstance(segment, str):
-        return value == segment
-    return value != ""  # parameter values are never empty
-
 
 def render(segments: Iterable[Segment]) -> str:
     """IAM resource pattern of a route's path: parameters become ``*``."""
