@@ -16,7 +16,6 @@ Response side: a 2.0 result is either an object with ``statusCode`` (``headers``
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from .proxy_event import (
     MalformedProxyResponse,
     method_arn,
     request_time,
+    response_body,
 )
 from .routing import RouteMatch
 
@@ -186,7 +186,7 @@ def parse_response(result: Any) -> HttpResponse:
         if not name or any(c in name for c in "\r\n:") or "\r" in value or "\n" in value:
             raise MalformedProxyResponse("header names and values must not hold line breaks")
     return HttpResponse(
-        status, tuple(headers), _body(result.get("body"), result.get("isBase64Encoded", False))
+        status, tuple(headers), response_body(result.get("body"), result.get("isBase64Encoded", False))
     )
 
 
@@ -203,18 +203,3 @@ def _headers(headers: Any) -> list[tuple[str, str]]:
             raise MalformedProxyResponse("header values must be strings")
         pairs.append((str(name), str(value)))
     return pairs
-
-
-def _body(body: Any, encoded: Any) -> bytes:
-    if not isinstance(encoded, bool):
-        raise MalformedProxyResponse("isBase64Encoded must be a boolean")
-    if body is None:
-        return b""
-    if not isinstance(body, str):
-        raise MalformedProxyResponse("body must be a string")
-    if not encoded:
-        return body.encode("utf-8")
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise MalformedProxyResponse("body is not valid base64") from None

@@ -194,7 +194,7 @@ def parse_proxy_response(result: Any) -> HttpResponse:
         raise MalformedProxyResponse("statusCode must be an HTTP status code")
     headers = _response_headers(result.get("headers"), result.get("multiValueHeaders"))
     return HttpResponse(
-        status, headers, _response_body(result.get("body"), result.get("isBase64Encoded", False))
+        status, headers, response_body(result.get("body"), result.get("isBase64Encoded", False))
     )
 
 
@@ -225,7 +225,8 @@ def _response_headers(single: Any, multi: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _response_body(body: Any, encoded: Any) -> bytes:
+def response_body(body: Any, encoded: Any) -> bytes:
+    """The bytes of a proxy result's ``body`` (payload 1.0 and 2.0 alike); base64 when ``isBase64Encoded``."""
     if not isinstance(encoded, bool):
         raise MalformedProxyResponse("isBase64Encoded must be a boolean")
     if body is None:
