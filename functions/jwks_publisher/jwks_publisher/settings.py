@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from partnerauth.client_registry import SCOPE_TOKEN
 from partnerauth.errors import ConfigurationError
+from partnerauth.scopes import is_scope_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class PublisherSettings:
             # in max ages: a set that may not be cached at all would make every verifier fetch per call.
             raise ConfigurationError("JWKS_MAX_AGE must be a positive number of seconds")
         scopes = tuple(dict.fromkeys(env.get("SUPPORTED_SCOPES", "").split()))
-        if not all(SCOPE_TOKEN.fullmatch(scope) for scope in scopes):
+        if not all(map(is_scope_token, scopes)):
             raise ConfigurationError("SUPPORTED_SCOPES must be scope tokens (RFC 6749 §3.3)")
         return cls(
             signing_keys_table=table,

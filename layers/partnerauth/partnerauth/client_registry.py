@@ -42,6 +42,7 @@ from .client_keys import (
 )
 from .client_secrets import DUMMY_DIGEST, HASH_ALGORITHM, Hasher, new_client_secret, new_secret_id
 from .errors import PartnerAuthError
+from .scopes import is_scope_token
 
 Clock = Callable[[], float]
 
@@ -58,8 +59,6 @@ MAX_AUDIENCES: Final = 10
 
 # RFC 6749 Appendix A.1: client-id = *VSCHAR; we also refuse space so ids survive shells and logs.
 _CLIENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
-# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
 _AUDIENCE = re.compile(r"[\x21-\x7e]{1,512}")
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
@@ -527,7 +526,7 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 def _validated_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     result = _unique(scopes)
-    if not 1 <= len(result) <= MAX_SCOPES or not all(SCOPE_TOKEN.fullmatch(s) for s in result):
+    if not 1 <= len(result) <= MAX_SCOPES or not all(map(is_scope_token, result)):
         raise InvalidClientMetadata("scopes: 1-50 scope tokens as in RFC 6749 §3.3")
     return result
 

@@ -33,16 +33,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple, Self
 
 from .errors import ConfigurationError
+from .scopes import is_scope_token
 
 HTTP_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 ANY_METHOD: Final = "ANY"
 MAX_ROUTES: Final = 5000  # an API Gateway REST API has at most 300 resources by default; HTTP APIs 300 routes
 MAX_SEGMENTS: Final = 16
 MAX_SCOPES_PER_ROUTE: Final = 16
-MAX_SCOPE_LENGTH: Final = 128
 
-# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 # Literal path segments: letters, digits, "." "_" "-" (RFC 3986 unreserved minus "~"); not "." or "..",
 # which are dot-segments (RFC 3986 §5.2.4).  No "*" or "?": they are IAM wildcards.
 _LITERAL = re.compile(r"(?!\.\.?$)[A-Za-z0-9._-]+")
@@ -142,7 +140,7 @@ def _parse_scopes(key: str, scopes: object) -> frozenset[str]:
     for scope in scopes:
         # RFC 6749 §3.3: scope tokens are case-sensitive strings of printable ASCII without
         # space, '"' or '\'.
-        if not isinstance(scope, str) or len(scope) > MAX_SCOPE_LENGTH or not _SCOPE_TOKEN.fullmatch(scope):
+        if not is_scope_token(scope):
             raise ConfigurationError(f"route map: {key!r}: scopes must be RFC 6749 §3.3 scope tokens")
     return frozenset(scopes)
 

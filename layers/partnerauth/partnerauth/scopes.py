@@ -24,7 +24,7 @@ from typing import Final
 
 from .errors import ClaimInvalid, Reason
 
-MAX_SCOPE_LENGTH: Final = 128  # the route map's own limit (route_map.MAX_SCOPE_LENGTH)
+MAX_SCOPE_LENGTH: Final = 128  # one limit for tokens, route maps and client registrations
 MAX_SCOPES: Final = 256
 # The claims scopes may be read from, and the JSON forms each may take.
 STRING_SCOPE_CLAIMS: Final = frozenset({"scope", "scp"})  # RFC 8693 §4.2 / RFC 9068 §2.2.3; Entra ID's scp
@@ -34,6 +34,13 @@ SCOPE_CLAIMS: Final = STRING_SCOPE_CLAIMS | LIST_SCOPE_CLAIMS
 _SCOPE_TOKEN: Final = rf"[\x21\x23-\x5b\x5d-\x7e]{{1,{MAX_SCOPE_LENGTH}}}"
 _SCOPE: Final = re.compile(rf"{_SCOPE_TOKEN}(?: {_SCOPE_TOKEN})*")
 _TOKEN: Final = re.compile(_SCOPE_TOKEN)
+
+
+def is_scope_token(value: object) -> bool:
+    """RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), here at most MAX_SCOPE_LENGTH long."""
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
+
+
 # Scope strings that parsed, and their scopes: a client's tokens repeat one string, and a lookup costs a
 # tenth of the grammar check.  Only valid strings enter; the bound keeps hostile variety from growing it.
 MAX_REMEMBERED: Final = 256
