@@ -208,3 +208,15 @@ def test_key_commands_never_need_the_pepper(
     assert b"PUBLIC KEY" in pem  # (a PEM public key is not JSON: refused like any non-JSON file)
     run = cli("add-key", client_id, "--jwk-file", write(tmp_path, "p.pem", pem.decode()))
     assert (run.code, run.err) == (1, "error: the key file must be JSON: a JWK Set or a single JWK\n")
+
+
+@pytest.mark.parametrize("separator", [[], ["--"]])
+def test_remove_key_takes_a_kid_that_begins_with_a_dash(
+    cli: Callable[..., Run], tmp_path: Path, partner_key: SigningKey, separator: list[str]
+) -> None:
+    """One RFC 7638 thumbprint in 64 begins with ``-``: it is still the kid operand, not an option
+    (CI once drew such a key and argparse refused the command)."""
+    client_id = create_keyed(cli, write(tmp_path, "k.json", partner_key.public_jwk()))["client"]["client_id"]
+    run = cli("remove-key", client_id, *separator, "-NpkO_7vDwuEg_g4wJcJ1XP8arxak9QTgIPYMc81frw")
+    assert run.code == 1
+    assert "kid" in run.err and "usage:" not in run.err

@@ -18,12 +18,29 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from partnerauth.client_registry import PRIVATE_KEY_JWT, Client, ClientRegistry, InvalidClientMetadata
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 KEY_COMMANDS = ("add-key", "remove-key", "use-keys")
+HELP_FLAGS = ("-h", "--help")
+
+
+def operands_after_options_end(argv: Sequence[str]) -> list[str]:
+    """``remove-key CLIENT_ID KID`` with ``--`` put in front of its operands.
+
+    A kid is an RFC 7638 thumbprint in base64url, so one in 64 begins with ``-``; argparse would read it
+    as an unknown option.  ``remove-key`` has no options but ``-h``, so its operands always follow ``--``.
+    """
+    argv = list(argv)
+    if "remove-key" not in argv or "--" in argv:
+        return argv
+    at = argv.index("remove-key") + 1
+    if any(flag in argv[at:] for flag in HELP_FLAGS):
+        return argv
+    return [*argv[:at], "--", *argv[at:]]
 
 
 def add_key_source_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
