@@ -219,4 +219,5 @@ def test_remove_key_takes_a_kid_that_begins_with_a_dash(
     client_id = create_keyed(cli, write(tmp_path, "k.json", partner_key.public_jwk()))["client"]["client_id"]
     run = cli("remove-key", client_id, *separator, "-NpkO_7vDwuEg_g4wJcJ1XP8arxak9QTgIPYMc81frw")
     assert run.code == 1
-    assert "kid" in run.err and "usage:" not in run.err
+    assert "kid" in run.err
+    assert "usage:" not in run.err

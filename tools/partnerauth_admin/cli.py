@@ -224,7 +224,8 @@ def main(
     stdin: TextIO | None = None,
     clock: Callable[[], float] = time.time,
 ) -> int:
-    args = _parser().parse_args(key_commands.operands_after_options_end(sys.argv[1:] if argv is None else argv))
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(key_commands.operands_after_options_end(argv))
     out = Output(args.json, stdout or sys.stdout, stderr or sys.stderr)
     context = AwsContext(
         stack_name=args.stack_name,

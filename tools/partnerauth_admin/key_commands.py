@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from partnerauth.client_registry import PRIVATE_KEY_JWT, Client, ClientRegistry, InvalidClientMetadata
