@@ -148,6 +148,8 @@ class Client:
     version: int = 1
     jwks: str | None = None  # canonical JSON of the registered public JWK Set
     jwks_uri: str | None = None
+    plan: str | None = None  # the usage plan (usage_plans.PLANS) whose token rate applies; None: no plan
+    permissions: tuple[str, ...] = ()  # beyond the token grant: "introspect" (RFC 7662 §2.1)
 
     @property
     def active(self) -> bool:
@@ -179,6 +181,8 @@ class Client:
             "updated_at": self.updated_at,
             "token_endpoint_auth_methods": list(self.auth_methods(now)),
             "jwks_uri": self.jwks_uri,
+            "plan": self.plan,
+            "permissions": list(self.permissions),
             "keys": [info.describe() for info in key_infos(json.loads(self.jwks))] if self.jwks else [],
             "secrets": [
                 {
@@ -579,6 +583,10 @@ def _encode(client: Client) -> dict[str, Any]:
         item["jwks"] = {"S": client.jwks}
     if client.jwks_uri is not None:
         item["jwks_uri"] = {"S": client.jwks_uri}
+    if client.plan is not None:
+        item["plan"] = {"S": client.plan}
+    if client.permissions:
+        item["permissions"] = {"L": [{"S": p} for p in client.permissions]}
     return item
 
 
@@ -609,6 +617,8 @@ def _decode(item: dict[str, Any]) -> Client:
         secrets=tuple(_decode_secret(member["M"]) for member in item.get("secrets", {}).get("L", [])),
         jwks=item["jwks"]["S"] if "jwks" in item else None,
         jwks_uri=item["jwks_uri"]["S"] if "jwks_uri" in item else None,
+        plan=item["plan"]["S"] if "plan" in item else None,
+        permissions=_strings(item.get("permissions", {})),
     )
 
 
