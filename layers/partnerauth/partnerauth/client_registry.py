@@ -238,10 +238,27 @@ class ClientRegistry:
         digests (:data:`DUMMY_DIGEST` fills missing slots), without an early exit.
         """
         presented = self._hasher.digest(secret)
-        now = self._clock()
         item = self._dynamodb.get_item(
-            TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
+            TableName=self._table, Key=self.item_key(client_id), ConsistentRead=True
         ).get("Item")
+        return self.authenticate_item(item, presented)
+
+    @property
+    def table_name(self) -> str:
+        return self._table
+
+    @staticmethod
+    def item_key(client_id: str) -> dict[str, Any]:
+        """The DynamoDB key of a client's item (for a caller that batches this read with others)."""
+        return {"client_id": {"S": client_id}}
+
+    def presented_digest(self, secret: str) -> bytes:
+        return self._hasher.digest(secret)
+
+    def authenticate_item(self, item: dict[str, Any] | None, presented: bytes) -> Client:
+        """:meth:`authenticate` for an item already read (consistently) and a secret already hashed
+        (:meth:`presented_digest`); ``None`` when no client has the presented id."""
+        now = self._clock()
         known = bool(item)
         # An unknown id decodes a stand-in item of the same shape: the same code runs on every path.
         client = _decode(item or _ABSENT_CLIENT_ITEM)
