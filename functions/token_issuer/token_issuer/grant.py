@@ -3,11 +3,8 @@
 Order of checks (each a §5.2 error):
 
 1. ``grant_type`` is ``client_credentials``, else ``unsupported_grant_type`` (no store work for junk);
-2. client authentication (``invalid_client``), then the throttle for the presented id (a valid
-   credential always passes; a failure is 429 while a delay is open, else counted): a secret, or a
-   ``private_key_jwt`` assertion (RFC 7523 §2.2; the presented id is its ``iss``, which must equal a
-   ``client_id`` sent in the body; an assertion that cannot be read names no id and is refused before
-   any store work);
+2. client authentication (``invalid_client``) and the throttle for the presented id, by the
+   :class:`~token_issuer.client_authentication.ClientAuthenticator` the other endpoints share;
 3. the client is registered for this grant (RFC 7591 ``grant_types``), else ``unauthorized_client``;
 4. ``scope`` is well-formed (RFC 6749 §3.3) and within the client's scopes, else ``invalid_scope``;
    omitted, it defaults to all of the client's scopes (§3.3 allows a pre-defined default);
@@ -18,7 +15,6 @@ No refresh token is issued (RFC 6749 §4.4.3): the client simply asks again.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -29,20 +25,8 @@ from partnerauth.access_token import AccessTokenRequest, IssuedToken, sign_acces
 from partnerauth.assertion_authentication import AssertionAuthenticator
 from partnerauth.assertion_replay import AssertionReplayGuard
 from partnerauth.auth_throttle import AuthThrottle
-from partnerauth.client_assertion import (
-    AssertionFailure,
-    AssertionRejected,
-    AssertionRules,
-    ClientAssertion,
-    read_client_assertion,
-)
-from partnerauth.client_registry import (
-    CLIENT_CREDENTIALS,
-    AuthFailure,
-    Client,
-    ClientAuthenticationFailed,
-    ClientRegistry,
-)
+from partnerauth.client_assertion import AssertionRules
+from partnerauth.client_registry import CLIENT_CREDENTIALS, Client, ClientRegistry
 from partnerauth.client_secrets import Hasher, LazySecretHasher
 from partnerauth.jwks_cache import JwksCache
 from partnerauth.jwks_fetch import HttpJwksFetcher
@@ -50,8 +34,8 @@ from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey
 from partnerauth.resource_indicator import is_resource_indicator
 
-from .client_auth import AUTH_FAILED, AssertionCredentials, ClientCredentials
-from .oauth_errors import InvalidClient, InvalidScope, InvalidTarget, UnauthorizedClient, UnsupportedGrantType
+from .client_authentication import ClientAuthenticator
+from .oauth_errors import InvalidScope, InvalidTarget, UnauthorizedClient, UnsupportedGrantType
 from .settings import TokenSettings
 from .signing_key_cache import DEFAULT_TTL, CachedSigningKey
 from .token_request import TokenRequest
@@ -104,28 +88,20 @@ class TokenGranted:
 class ClientCredentialsGrant:
     def __init__(
         self,
-        registry: ClientRegistry,
-        throttle: AuthThrottle,
+        authenticator: ClientAuthenticator,
         signing_keys: SigningKeySource,
         policy: GrantPolicy,
         clock: Callable[[], float] = time.time,
-        assertions: AssertionAuthenticator | None = None,
     ) -> None:
-        self._registry = registry
-        self._throttle = throttle
+        self.authenticator = authenticator  # shared with revocation and introspection (same rules)
         self._signing_keys = signing_keys
         self._policy = policy
         self._clock = clock
-        self._assertions = assertions
 
     def issue(self, request: TokenRequest, issuer: str) -> TokenGranted:
         if request.grant_type != CLIENT_CREDENTIALS:
             raise UnsupportedGrantType("only client_credentials is supported", reason="grant_type")
-        presented = request.credentials
-        if isinstance(presented, AssertionCredentials):
-            client = self._authenticate_assertion(presented, issuer)
-        else:
-            client = self._authenticate(presented)
+        client = self.authenticator.authenticate(request.credentials, issuer)
         if CLIENT_CREDENTIALS not in client.grant_types:
             raise UnauthorizedClient(
                 "the client may not use the client_credentials grant", client_id=client.client_id
@@ -142,54 +118,6 @@ class ClientCredentialsGrant:
             now=self._clock(),
         )
         return TokenGranted(issued, client.client_id, scopes, audience, lifetime)
-
-    def _authenticate(self, presented: ClientCredentials) -> Client:
-        """The registry, then the throttle: a valid secret always passes (issue 14 item 6); a failure is
-        429 while a delay is open (not written), else counted; every failure is answered alike."""
-        state = self._throttle.look(presented.client_id)
-        try:
-            client = self._registry.authenticate(presented.client_id, presented.secret)
-        except ClientAuthenticationFailed as failure:
-            self._throttle.refuse(presented.client_id, state)
-            raise InvalidClient(
-                AUTH_FAILED,
-                reason=failure.reason.value,
-                auth_method=presented.method.value,
-                **_who(presented.client_id, failure.reason),
-            ) from None
-        self._throttle.record_success(presented.client_id, state)
-        return client
-
-    def _authenticate_assertion(self, presented: AssertionCredentials, issuer: str) -> Client:
-        """``private_key_jwt``: the same throttle, the same answer for every failure (RFC 7521 §4.2.1)."""
-        method = presented.method.value
-        try:
-            assertion = read_client_assertion(presented.assertion)
-        except AssertionRejected as rejected:
-            raise InvalidClient(AUTH_FAILED, reason=rejected.reason.value, auth_method=method) from None
-        client_id = assertion.client_id
-        if presented.client_id is not None and presented.client_id != client_id:
-            # RFC 7521 §4.2: a client_id sent alongside must identify the same client as the assertion.
-            raise InvalidClient(AUTH_FAILED, reason="client_id_mismatch", auth_method=method)
-        state = self._throttle.look(client_id)
-        try:
-            client = self._verified(assertion, issuer)
-        except AssertionRejected as failure:
-            self._throttle.refuse(client_id, state)
-            raise InvalidClient(
-                AUTH_FAILED,
-                reason=failure.reason.value,
-                auth_method=method,
-                jti_sha256=_fingerprint(assertion.jti),
-                **_who(client_id, failure.reason),
-            ) from None
-        self._throttle.record_success(client_id, state)
-        return client
-
-    def _verified(self, assertion: ClientAssertion, issuer: str) -> Client:
-        if self._assertions is None:
-            raise AssertionRejected(AssertionFailure.NO_KEYS)
-        return self._assertions.authenticate(assertion, issuer)
 
     def _audience(self, client: Client, request: TokenRequest) -> str:
         if request.resource is not None:
@@ -223,18 +151,6 @@ def _granted_scopes(client: Client, scope: str | None) -> tuple[str, ...]:
             "the requested scope exceeds what the client may request", client_id=client.client_id
         )
     return requested
-
-
-def _who(client_id: str, reason: AuthFailure | AssertionFailure) -> dict[str, str]:
-    """Log the id of a registered client; for an unknown one only a fingerprint, because a confused
-    caller may have sent its secret as the id."""
-    if reason in (AuthFailure.UNKNOWN_CLIENT, AssertionFailure.UNKNOWN_CLIENT):
-        return {"client_id_sha256": _fingerprint(client_id)}
-    return {"client_id": client_id}
-
-
-def _fingerprint(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def build_grant(
@@ -271,12 +187,10 @@ def build_grant(
             clock,
         )
     return ClientCredentialsGrant(
-        registry,
-        throttle,
+        ClientAuthenticator(registry, throttle, assertions),
         CachedSigningKey(key_store, ttl=key_cache_ttl, clock=clock),
         GrantPolicy(
             max_token_lifetime=settings.max_token_lifetime, default_audience=settings.default_audience
         ),
         clock,
-        assertions,
     )

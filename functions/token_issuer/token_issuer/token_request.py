@@ -69,21 +69,26 @@ def parse_token_request(event: Mapping[str, Any]) -> TokenRequest:
         raise InvalidRequest("send resource or audience, not both", reason="resource_and_audience")
     return TokenRequest(
         grant_type=grant_type,
-        credentials=_client_credentials(event, params),
+        credentials=presented_credentials(event, params),
         scope=params.get("scope"),
         resource=params.get("resource"),
         audience=params.get("audience"),
     )
 
 
-def _client_credentials(
-    event: Mapping[str, Any], params: Mapping[str, str]
+def presented_credentials(
+    event: Mapping[str, Any], form: Mapping[str, str]
 ) -> ClientCredentials | AssertionCredentials:
+    """The one client authentication method a request presents (RFC 6749 §2.3.1, RFC 7521 §4.2), from
+    the ``Authorization`` header and the parsed ``form``.  Shared by every endpoint that authenticates
+    clients (token, revocation RFC 7009 §2.1, introspection RFC 7662 §2.1), so they accept and refuse
+    exactly the same credentials.  Raises ``invalid_request`` / ``invalid_client`` as described above."""
+    form = {name: value for name, value in form.items() if value}  # RFC 6749 §3.1: no value = omitted
     authorization = header_values(event, "authorization")
     if len(authorization) > 1:
         raise InvalidRequest("the Authorization header is repeated", reason="authorization_repeated")
-    body_id, body_secret = params.get("client_id"), params.get("client_secret")
-    assertion_type, assertion = params.get("client_assertion_type"), params.get("client_assertion")
+    body_id, body_secret = form.get("client_id"), form.get("client_secret")
+    assertion_type, assertion = form.get("client_assertion_type"), form.get("client_assertion")
     if assertion_type is not None or assertion is not None:
         if authorization or body_secret is not None:
             # RFC 6749 §2.3: the client MUST NOT use more than one authentication method.

@@ -1,0 +1,110 @@
+"""Who is calling: client authentication for every endpoint of the token function.
+
+The token endpoint (RFC 6749 §3.2.1), revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1)
+authenticate clients the same way, through one :class:`ClientAuthenticator`:
+
+* a secret (``client_secret_basic`` / ``client_secret_post``, RFC 6749 §2.3.1) or a signed assertion
+  (``private_key_jwt``, RFC 7523 §2.2; the presented id is its ``iss``, which must equal a ``client_id``
+  sent in the body, RFC 7521 §4.2; an assertion that cannot be read names no id and is refused before
+  any store work);
+* the throttle for the presented id (:mod:`partnerauth.auth_throttle`): a valid credential always
+  passes (issue 14 item 6: no lockout by strangers); a failure is 429 while a delay is open, else counted;
+* every failure is the same ``invalid_client`` answer (RFC 6749 §5.2); why it failed goes to the log only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from partnerauth.assertion_authentication import AssertionAuthenticator
+from partnerauth.auth_throttle import AuthThrottle
+from partnerauth.client_assertion import (
+    AssertionFailure,
+    AssertionRejected,
+    ClientAssertion,
+    read_client_assertion,
+)
+from partnerauth.client_registry import AuthFailure, Client, ClientAuthenticationFailed, ClientRegistry
+
+from .client_auth import AUTH_FAILED, AssertionCredentials, ClientCredentials
+from .oauth_errors import InvalidClient
+
+
+class ClientAuthenticator:
+    """The client a request's credentials prove, or :class:`InvalidClient` (or ``ClientThrottled``)."""
+
+    def __init__(
+        self,
+        registry: ClientRegistry,
+        throttle: AuthThrottle,
+        assertions: AssertionAuthenticator | None = None,
+    ) -> None:
+        self._registry = registry
+        self._throttle = throttle
+        self._assertions = assertions
+
+    def authenticate(self, credentials: ClientCredentials | AssertionCredentials, issuer: str) -> Client:
+        """``issuer`` is this server's issuer identifier: an assertion's audience (RFC 7523 §3)."""
+        if isinstance(credentials, AssertionCredentials):
+            return self._authenticate_assertion(credentials, issuer)
+        return self._authenticate_secret(credentials)
+
+    def _authenticate_secret(self, presented: ClientCredentials) -> Client:
+        """The registry, then the throttle: a valid secret always passes (issue 14 item 6); a failure is
+        429 while a delay is open (not written), else counted; every failure is answered alike."""
+        state = self._throttle.look(presented.client_id)
+        try:
+            client = self._registry.authenticate(presented.client_id, presented.secret)
+        except ClientAuthenticationFailed as failure:
+            self._throttle.refuse(presented.client_id, state)
+            raise InvalidClient(
+                AUTH_FAILED,
+                reason=failure.reason.value,
+                auth_method=presented.method.value,
+                **_who(presented.client_id, failure.reason),
+            ) from None
+        self._throttle.record_success(presented.client_id, state)
+        return client
+
+    def _authenticate_assertion(self, presented: AssertionCredentials, issuer: str) -> Client:
+        """``private_key_jwt``: the same throttle, the same answer for every failure (RFC 7521 §4.2.1)."""
+        method = presented.method.value
+        try:
+            assertion = read_client_assertion(presented.assertion)
+        except AssertionRejected as rejected:
+            raise InvalidClient(AUTH_FAILED, reason=rejected.reason.value, auth_method=method) from None
+        client_id = assertion.client_id
+        if presented.client_id is not None and presented.client_id != client_id:
+            # RFC 7521 §4.2: a client_id sent alongside must identify the same client as the assertion.
+            raise InvalidClient(AUTH_FAILED, reason="client_id_mismatch", auth_method=method)
+        state = self._throttle.look(client_id)
+        try:
+            client = self._verified(assertion, issuer)
+        except AssertionRejected as failure:
+            self._throttle.refuse(client_id, state)
+            raise InvalidClient(
+                AUTH_FAILED,
+                reason=failure.reason.value,
+                auth_method=method,
+                jti_sha256=_fingerprint(assertion.jti),
+                **_who(client_id, failure.reason),
+            ) from None
+        self._throttle.record_success(client_id, state)
+        return client
+
+    def _verified(self, assertion: ClientAssertion, issuer: str) -> Client:
+        if self._assertions is None:
+            raise AssertionRejected(AssertionFailure.NO_KEYS)
+        return self._assertions.authenticate(assertion, issuer)
+
+
+def _who(client_id: str, reason: AuthFailure | AssertionFailure) -> dict[str, str]:
+    """Log the id of a registered client; for an unknown one only a fingerprint, because a confused
+    caller may have sent its secret as the id."""
+    if reason in (AuthFailure.UNKNOWN_CLIENT, AssertionFailure.UNKNOWN_CLIENT):
+        return {"client_id_sha256": _fingerprint(client_id)}
+    return {"client_id": client_id}
+
+
+def _fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
