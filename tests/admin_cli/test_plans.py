@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from partnerauth.client_registry import ClientRegistry
 from partnerauth.usage_plans import PLANS, usage_key_value
 from tools.partnerauth_admin.cli import main
 
@@ -69,16 +70,19 @@ def test_a_new_partner_without_plan_gets_the_smallest_one(plans_cli: Callable[..
     assert plan_of(plans_cli, "acme")["plan"] == "bronze"
 
 
-def test_update_plan_moves_the_partner_without_touching_the_client(
+def test_update_plan_moves_the_partner_and_its_client_item_and_nothing_else(
     plans_cli: Callable[..., Run], plan_ids: dict[str, str]
 ) -> None:
     plans_cli(*CREATE, "--client-id", "acme", "--plan", "bronze")
-    before = plans_cli("--json", "show", "acme").json()
+    before = plans_cli("--json", "show", "acme").json()["client"]
     moved = plans_cli("update", "acme", "--plan", "gold")
     assert moved.code == 0, moved.err
     assert "Plan: gold" in moved.out
     assert plan_of(plans_cli, "acme")["plan"] == "gold"
-    assert plans_cli("--json", "show", "acme").json() == before  # the client item was not rewritten
+    after = plans_cli("--json", "show", "acme").json()["client"]
+    assert after["plan"] == "gold"  # the token endpoint's per-client rate reads Client.plan
+    unchanged = {key: value for key, value in before.items() if key not in ("plan", "updated_at")}
+    assert {key: after[key] for key in unchanged} == unchanged
     members = {
         plan: [k["id"] for k in boto3.client("apigateway").get_usage_plan_keys(usagePlanId=plan_id)["items"]]
         for plan, plan_id in plan_ids.items()
@@ -97,10 +101,58 @@ def test_an_unknown_plan_is_refused_by_the_parser(plans_cli: Callable[..., Run])
         plans_cli(*CREATE, "--plan", "platinum")
 
 
-def test_plan_on_a_stack_without_plans_is_an_error_not_a_silent_no_op(cli: Callable[..., Run]) -> None:
+def test_create_stores_the_plan_on_the_client_item(
+    plans_cli: Callable[..., Run], registry: ClientRegistry
+) -> None:
+    assert plans_cli(*CREATE, "--client-id", "acme", "--plan", "silver").code == 0
+    assert registry.get("acme").plan == "silver"
+    assert plans_cli("--json", "show", "acme").json()["client"]["plan"] == "silver"
+
+
+def test_a_new_partner_on_a_stack_with_plans_stores_the_default_plan(
+    plans_cli: Callable[..., Run], registry: ClientRegistry
+) -> None:
+    assert plans_cli(*CREATE, "--client-id", "acme").code == 0
+    assert registry.get("acme").plan == "bronze"
+
+
+def test_plan_on_a_stack_without_plans_is_refused_and_creates_nothing(
+    cli: Callable[..., Run], registry: ClientRegistry
+) -> None:
     refused = cli(*CREATE, "--client-id", "acme", "--plan", "gold")
     assert refused.code == 1
     assert "no usage plans" in refused.err
+    assert "nothing changed" in refused.err
+    assert registry.list_clients() == []  # issue 15: checked before the client is written
+    assert "client_secret" not in refused.out
+
+
+def test_a_plan_the_stack_lacks_is_refused_and_creates_nothing(
+    tables: dict[str, str], pepper_secret_arn: str, registry: ClientRegistry, aws: None
+) -> None:
+    apigateway = boto3.client("apigateway")
+    only_bronze = {"bronze": apigateway.create_usage_plan(name="only-bronze")["id"]}
+    env = {"USAGE_PLANS": json.dumps(only_bronze), "USAGE_KEY_NAMESPACE": "ns"}
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--table", tables["ClientsTable"], "--pepper-secret-arn", pepper_secret_arn]
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        code = main([*argv, *CREATE, "--client-id", "acme", "--plan", "gold"], stdout=out, stderr=err)
+    assert code == 1
+    assert "no plan 'gold'" in err.getvalue()
+    assert registry.list_clients() == []
+
+
+def test_update_plan_on_a_stack_without_plans_changes_nothing(
+    cli: Callable[..., Run], registry: ClientRegistry
+) -> None:
+    assert cli(*CREATE, "--client-id", "acme").code == 0
+    before = registry.get("acme")
+    refused = cli("update", "acme", "--plan", "gold", "--name", "Renamed")
+    assert refused.code == 1
+    assert "no usage plans" in refused.err
+    assert registry.get("acme") == before
 
 
 def test_plans_list_names_the_tiers(plans_cli: Callable[..., Run]) -> None:

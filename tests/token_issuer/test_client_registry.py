@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from partnerauth.client_registry import (
+    INTROSPECT,
     AuthFailure,
     ClientAlreadyExists,
     ClientAuthenticationFailed,
@@ -302,3 +303,44 @@ def test_secret_hashed_with_another_pepper_does_not_authenticate(
     )
     with pytest.raises(ClientAuthenticationFailed):
         other.authenticate(partner.client.client_id, partner.secret)
+
+
+# --------------------------------------------------------------------------- plans and permissions
+
+
+def test_plan_and_permissions_are_stored_and_read_back(registry: ClientRegistry) -> None:
+    issued = registry.create(
+        client_name="RS",
+        scopes=["orders:read"],
+        audiences=[AUDIENCE],
+        token_lifetime=900,
+        plan="silver",
+        permissions=[INTROSPECT],
+    )
+    stored = registry.get(issued.client.client_id)
+    assert (stored.plan, stored.permissions) == ("silver", (INTROSPECT,))
+
+
+def test_update_changes_plan_and_permissions_only_when_given(
+    registry: ClientRegistry, new_client: Callable[..., IssuedSecret]
+) -> None:
+    client_id = new_client(plan="bronze", permissions=[INTROSPECT]).client.client_id
+    assert registry.update(client_id, client_name="Renamed").permissions == (INTROSPECT,)
+    moved = registry.update(client_id, plan="gold", permissions=())
+    assert (moved.plan, moved.permissions) == ("gold", ())
+    assert registry.get(client_id) == moved
+
+
+@pytest.mark.parametrize(
+    "changes", [{"plan": "platinum"}, {"permissions": ["admin"]}, {"permissions": "introspect"}]
+)
+def test_unknown_plans_and_permissions_are_refused(changes: dict[str, Any], registry: ClientRegistry) -> None:
+    options: dict[str, Any] = {
+        "client_name": "X",
+        "scopes": ["orders:read"],
+        "audiences": [AUDIENCE],
+        "token_lifetime": 900,
+    }
+    with pytest.raises(InvalidClientMetadata):
+        registry.create(**options, **changes)
+    assert registry.list_clients() == []

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from partnerauth.client_registry import (
     CLIENT_SECRET,
+    KNOWN_PERMISSIONS,
     PRIVATE_KEY_JWT,
     Client,
     ClientRegistry,
@@ -25,7 +26,7 @@ from partnerauth.client_secrets import LazySecretHasher
 from . import apis, key_commands, plans, revocation_commands
 from .aws_context import AwsContext, ContextError
 from .aws_failures import one_line
-from .stack_declarations import CLIENT_ID_RULE, StackDeclarations, check_client_id
+from .stack_declarations import CLIENT_ID_RULE, InputRefused, StackDeclarations, check_client_id
 
 DEFAULT_OVERLAP = 7 * 86_400  # a week for the partner to deploy the new secret
 
@@ -67,6 +68,8 @@ def _client_lines(client: Client, now: float) -> list[str]:
         f"scopes:      {' '.join(client.scopes)}",
         f"audiences:   {' '.join(client.audiences)}",
         f"lifetime:    {client.token_lifetime} s",
+        f"plan:        {client.plan or '(none)'}",
+        f"permissions: {' '.join(client.permissions) or '(none)'}",
         f"created:     {_when(client.created_at)}",
         f"updated:     {_when(client.updated_at)}",
         *key_commands.key_lines(client, now),
@@ -171,19 +174,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     key_commands.add_key_source_options(create, required=False)
     plans.add_plan_option(create, creating=True)
+    _add_permission_options(create, updating=False)
 
     commands.add_parser("list", help="all clients (no secrets)")
 
     show = commands.add_parser("show", help="one client (no secrets)")
     show.add_argument("client_id")
 
-    update = commands.add_parser("update", help="change name, scopes, audiences or lifetime")
+    update = commands.add_parser(
+        "update", help="change name, scopes, audiences, lifetime, plan or permissions"
+    )
     update.add_argument("client_id")
     update.add_argument("--name")
     update.add_argument("--scope", action="append", help="replaces the allowed scopes (repeatable)")
     update.add_argument("--audience", action="append", help="replaces the allowed audiences (repeatable)")
     update.add_argument("--lifetime", type=int)
     plans.add_plan_option(update, creating=False)
+    _add_permission_options(update, updating=True)
 
     for name, text in (("disable", "refuse new tokens for the client"), ("enable", "allow the client again")):
         status = commands.add_parser(name, help=text)
@@ -214,6 +221,29 @@ def _parser() -> argparse.ArgumentParser:
     apis.add_commands(commands)
     plans.add_commands(commands)
     return parser
+
+
+def _add_permission_options(parser: argparse.ArgumentParser, *, updating: bool) -> None:
+    """``--permission introspect``: what the client may do beyond getting tokens (RFC 7662 §2.1: a resource
+    server that calls the introspection endpoint authenticates as a client with this permission)."""
+    replaces = "; replaces the client's permissions" if updating else ""
+    parser.add_argument(
+        "--permission",
+        action="append",
+        choices=sorted(KNOWN_PERMISSIONS),
+        help=f"grant a permission (repeatable){replaces}",
+    )
+    if updating:
+        parser.add_argument("--no-permissions", action="store_true", help="remove every permission")
+
+
+def _permissions(args: argparse.Namespace) -> list[str] | None:
+    """The permissions to store: ``None`` leaves an updated client's as they are."""
+    if getattr(args, "no_permissions", False):
+        if args.permission:
+            raise InputRefused("--permission and --no-permissions contradict each other; nothing changed")
+        return []
+    return None if args.permission is None else list(args.permission)
 
 
 def main(
@@ -272,6 +302,7 @@ def _run(
         check_client_id(args.client_id)
         scopes = _words(args.scope) or []
         declared.check_scopes(scopes, allow_unknown=args.allow_unknown_scope, warn=out.warn)
+        plan = plans.chosen_plan(args, context, creating=True)  # before any write: a refusal changes nothing
         metadata: dict[str, Any] = {
             "client_name": args.name,
             "scopes": scopes,
@@ -280,34 +311,34 @@ def _run(
             if args.lifetime is not None
             else context.default_token_lifetime(),
             "client_id": args.client_id,
+            "plan": plan,
+            "permissions": _permissions(args) or (),
         }
         if args.auth_method == PRIVATE_KEY_JWT or args.jwks_file is not None or args.jwks_uri is not None:
             client = key_commands.create_with_keys(args, registry, **metadata)
             _show_keyed(out, client, now, declared.token_url())
-            plans.apply(args, context, client.client_id, out, creating=True)
+            plans.apply(context, client.client_id, plan, out)
             return EXIT_OK
         issued = registry.create(**metadata, secret_expires_at=_expiry(now, args.secret_expires_in))
         _show_issued(out, issued, now, declared.token_url(), "Created")
-        plans.apply(args, context, issued.client.client_id, out, creating=True)
+        plans.apply(context, issued.client.client_id, plan, out)
     elif command == "list":
         _list(out, registry.list_clients(), now)
     elif command == "show":
         _show(out, registry.get(args.client_id), now)
     elif command == "update":
-        changes = (args.name, args.scope, args.audience, args.lifetime)
-        client = (
-            registry.get(args.client_id)  # --plan alone: the client item is not rewritten
-            if args.plan and all(change is None for change in changes)
-            else registry.update(
-                args.client_id,
-                client_name=args.name,
-                scopes=_words(args.scope),
-                audiences=_words(args.audience),
-                token_lifetime=args.lifetime,
-            )
+        plan = plans.chosen_plan(args, context, creating=False)  # before any write
+        client = registry.update(
+            args.client_id,
+            client_name=args.name,
+            scopes=_words(args.scope),
+            audiences=_words(args.audience),
+            token_lifetime=args.lifetime,
+            plan=plan,
+            permissions=_permissions(args),
         )
         _show(out, client, now)
-        plans.apply(args, context, args.client_id, out, creating=False)
+        plans.apply(context, args.client_id, plan, out)
     elif command in ("disable", "enable"):
         status = ClientStatus.DISABLED if command == "disable" else ClientStatus.ACTIVE
         _show(out, registry.set_status(args.client_id, status), now)
@@ -335,11 +366,15 @@ def _list(out: Output, clients: list[Client], now: float) -> None:
     if out.as_json:
         out.json({"clients": [client.describe(now) for client in clients]})
         return
-    out.line(f"{'CLIENT_ID':24} {'STATUS':8} {'SECRETS':7} {'LIFETIME':8} {'NAME':24} SCOPES")
+    out.line(
+        f"{'CLIENT_ID':24} {'STATUS':8} {'SECRETS':7} {'LIFETIME':8} {'PLAN':6} {'PERMISSIONS':11} "
+        f"{'NAME':24} SCOPES"
+    )
     for client in clients:
         live = len(client.live_secrets(now))
         out.line(
             f"{client.client_id:24} {client.status.value:8} {live:<7} {client.token_lifetime:<8} "
+            f"{client.plan or '-':6} {','.join(client.permissions) or '-':11} "
             f"{client.client_name[:24]:24} {' '.join(client.scopes)}"
         )
 

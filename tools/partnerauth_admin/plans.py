@@ -1,8 +1,12 @@
 """Partner plans in the admin CLI: ``create|update --plan <tier>``, ``plans show`` and ``plans list``.
 
-A partner's plan is its API key's membership in one of the stack's usage plans (stack output ``UsagePlans``);
-the key's value is derived from the client id (:mod:`partnerauth.usage_plans`), so nothing is written to the
-clients table and the authorizer needs no change: a move applies from the partner's next request.
+A partner's plan is its API key's membership in one of the stack's usage plans (stack output ``UsagePlans``),
+and the client item's ``plan`` (``Client.plan``: the token endpoint's per-client issuance rate reads it).
+The key's value is derived from the client id (:mod:`partnerauth.usage_plans`), so the authorizer needs no
+change: a move applies from the partner's next request.
+
+The plan is checked against the stack *before* anything is written (:func:`chosen_plan`): ``create --plan``
+on a stack without usage plans, or naming a plan the stack lacks, is refused and creates nothing.
 """
 
 from __future__ import annotations
@@ -54,18 +58,35 @@ def stack_plans(context: AwsContext) -> UsagePlans | None:
         raise ContextError(str(error)) from None
 
 
-def apply(
-    args: argparse.Namespace, context: AwsContext, client_id: str, out: _Output, *, creating: bool
-) -> None:
-    """After ``create``/``update``: put the client in ``--plan`` (a new client: in the default plan)."""
-    plan = args.plan or (DEFAULT_PLAN if creating else None)
-    if plan is None:
-        return
+def chosen_plan(args: argparse.Namespace, context: AwsContext, *, creating: bool) -> str | None:
+    """The plan ``create``/``update`` stores, checked against the stack before any write: ``--plan``, or
+    for a new client on a stack with plans the smallest one; ``None`` when there is nothing to store (a
+    stack without plans and no ``--plan``, or an update without ``--plan``).  A ``--plan`` the stack cannot
+    meter is refused (:class:`ContextError`) so that the command changes nothing."""
+    if args.plan is None and not creating:
+        return None
     plans = stack_plans(context)
     if plans is None:
         if args.plan:
-            raise ContextError("--plan: the stack declares no usage plans (no UsagePlans output)")
-        return  # a stack or table without plans: nothing to meter
+            raise ContextError(
+                "--plan: the stack declares no usage plans (no UsagePlans output); nothing changed"
+            )
+        return None  # a stack or table without plans: nothing to meter
+    plan: str = args.plan or DEFAULT_PLAN
+    if plan not in plans.plans:
+        raise ContextError(
+            f"--plan: the stack has no plan {plan!r} (it has {', '.join(plans.plans)}); nothing changed"
+        )
+    return plan
+
+
+def apply(context: AwsContext, client_id: str, plan: str | None, out: _Output) -> None:
+    """After ``create``/``update`` stored ``plan`` (:func:`chosen_plan`): move the client's API key to it."""
+    if plan is None:
+        return
+    plans = stack_plans(context)
+    if plans is None:  # chosen_plan found plans a moment ago
+        raise ContextError("the stack declares no usage plans (no UsagePlans output)")
     assignment = plans.assign(client_id, plan)
     if not out.as_json:  # one JSON document per command: `plans show --json` gives the plan
         _show(out, assignment, "Plan")

@@ -43,6 +43,7 @@ from .client_keys import (
 from .client_secrets import DUMMY_DIGEST, HASH_ALGORITHM, Hasher, new_client_secret, new_secret_id
 from .errors import PartnerAuthError
 from .scopes import is_scope_token
+from .usage_plans import PLANS
 
 Clock = Callable[[], float]
 
@@ -56,6 +57,8 @@ DEFAULT_MAX_TOKEN_LIFETIME: Final = 86400
 MAX_CLIENT_ID_LENGTH: Final = 128
 MAX_SCOPES: Final = 50
 MAX_AUDIENCES: Final = 10
+INTROSPECT: Final = "introspect"  # RFC 7662 §2.1: the protected resource authenticates to introspect tokens
+KNOWN_PERMISSIONS: Final = frozenset({INTROSPECT})
 
 # RFC 6749 Appendix A.1: client-id = *VSCHAR; we also refuse space so ids survive shells and logs.
 _CLIENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
@@ -316,9 +319,12 @@ class ClientRegistry:
         client_id: str | None = None,
         secret_expires_at: int | None = None,
         grant_types: Iterable[str] = (CLIENT_CREDENTIALS,),
+        plan: str | None = None,
+        permissions: Iterable[str] = (),
     ) -> IssuedSecret:
         now = int(self._clock())
         client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types, now)
+        client = replace(client, plan=_validated_plan(plan), permissions=_validated_permissions(permissions))
         client, issued = self._with_new_secret(client, secret_expires_at, now)
         self._insert(client)
         return replace(issued, client=client)
@@ -334,12 +340,20 @@ class ClientRegistry:
         jwks_uri: str | None = None,
         client_id: str | None = None,
         grant_types: Iterable[str] = (CLIENT_CREDENTIALS,),
+        plan: str | None = None,
+        permissions: Iterable[str] = (),
     ) -> Client:
         """A ``private_key_jwt`` client (RFC 7523 §2.2): public keys inline or at ``jwks_uri``, no secret."""
         now = int(self._clock())
         client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types, now)
         stored_jwks, stored_uri = _validated_keys(jwks, jwks_uri)
-        client = replace(client, jwks=stored_jwks, jwks_uri=stored_uri)
+        client = replace(
+            client,
+            jwks=stored_jwks,
+            jwks_uri=stored_uri,
+            plan=_validated_plan(plan),
+            permissions=_validated_permissions(permissions),
+        )
         self._insert(client)
         return client
 
@@ -394,7 +408,10 @@ class ClientRegistry:
         audiences: Iterable[str] | None = None,
         token_lifetime: int | None = None,
         grant_types: Iterable[str] | None = None,
+        plan: str | None = None,
+        permissions: Iterable[str] | None = None,
     ) -> Client:
+        """Change what is given (``None``: unchanged; ``permissions=()`` removes every permission)."""
         client = self.get(client_id)
         changed = replace(
             client,
@@ -405,6 +422,8 @@ class ClientRegistry:
                 client.token_lifetime if token_lifetime is None else self._validated_lifetime(token_lifetime)
             ),
             grant_types=client.grant_types if grant_types is None else _validated_grant_types(grant_types),
+            plan=client.plan if plan is None else _validated_plan(plan),
+            permissions=client.permissions if permissions is None else _validated_permissions(permissions),
         )
         return self._save(client, changed)
 
@@ -563,6 +582,20 @@ def _validated_grant_types(grant_types: Iterable[str]) -> tuple[str, ...]:
     result = _unique(grant_types)
     if not set(result) <= KNOWN_GRANT_TYPES:
         raise InvalidClientMetadata("grant_types: only client_credentials is supported")
+    return result
+
+
+def _validated_plan(plan: str | None) -> str | None:
+    """One of the tiers the template declares (usage_plans.PLANS), or no plan."""
+    if plan is not None and plan not in PLANS:
+        raise InvalidClientMetadata(f"plan: one of {', '.join(PLANS)}")
+    return plan
+
+
+def _validated_permissions(permissions: Iterable[str]) -> tuple[str, ...]:
+    result = tuple(sorted(set(permissions)))
+    if not set(result) <= KNOWN_PERMISSIONS:
+        raise InvalidClientMetadata(f"permissions: only {', '.join(sorted(KNOWN_PERMISSIONS))}")
     return result
 
 
