@@ -7,6 +7,11 @@ Events (samples in ``events/``)::
     {"action": "rotate_now", "kid": "<kid>"}   the same, stated as "stop signing with <kid>"
     {"action": "revoke", "kid": "<kid>"}   drop a key (or an unreadable item) from the table
 
+Any event may add ``"requested_by": "<caller's STS ARN>"`` (the admin CLI's ``keys`` commands do): every
+item the run writes is stamped ``changed_by = "<requested_by> (via KeyRotationFunction)"`` for the audit
+trail (``KeyStore.changes_by``); without it, ``changed_by`` names the schedule or an unnamed direct invoke.
+It is the invoker's statement, relayed: who may invoke the function is what IAM decides (SECURITY.md).
+
 Both manual actions are safe to repeat after a lost answer (``KeyRotator.rotate_now`` /
 ``revoke``): a repeat answers ``ok`` with no transitions.  A malformed event is answered with
 ``{"ok": false, "error": ...}``; so is an action the cap on published keys refuses
@@ -20,6 +25,7 @@ the ``kid``, never key material.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +48,9 @@ REPEAT_MESSAGES = {
     "lead of the last one is taken for a repeat of it; name the current kid to rotate again)",
     "revoke": "nothing to do: the key was revoked already",
 }
+MAX_REQUESTED_BY = 256  # an STS assumed-role ARN is at most about 200 characters
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")
+UNSTATED = "KeyRotationFunction (no requested_by: the hourly schedule or a direct invoke)"
 # Environment variable -> RotationSchedule field (all seconds; absent = the schedule's default).
 _TIMINGS = {
     "ROTATION_PERIOD": "period",
@@ -92,10 +101,21 @@ class InvalidEvent(ValueError):
         self.code = code
 
 
+def requested_by(event: Mapping[str, Any]) -> str:
+    """What the run stamps as ``changed_by``: the event's ``requested_by`` (short, printable), relayed."""
+    if "requested_by" not in event:
+        return UNSTATED
+    stated = event["requested_by"]
+    if not isinstance(stated, str) or len(stated) > MAX_REQUESTED_BY or not _PRINTABLE.fullmatch(stated):
+        raise InvalidEvent("invalid_event", "requested_by must be the caller's ARN (printable, at most 256)")
+    return f"{stated} (via KeyRotationFunction)"
+
+
 def parse_event(event: object) -> tuple[str, str | None]:
     """``(action, kid)`` from an event; :class:`InvalidEvent` for anything else."""
     if not isinstance(event, Mapping):
         raise InvalidEvent("invalid_event", "the event must be a JSON object")
+    requested_by(event)  # refused here, before anything is done
     action = event.get("action")
     if action not in ACTIONS:
         raise InvalidEvent("unknown_action", "action must be one of: reconcile, rotate_now, revoke")
@@ -202,10 +222,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except InvalidEvent as error:
         logger.warning("rejected key-rotation event", error=error.code)
         return {"ok": False, "error": error.code, "message": str(error)}
-    logger.append_keys(action=action)
+    actor = requested_by(event)
+    logger.append_keys(action=action, requested_by=actor)
     skipped_this_run.clear()
     try:
-        transitions = _run(action, kid)
+        with key_store.changes_by(actor):
+            transitions = _run(action, kid)
         if action == "reconcile":
             record_key_age(time.time())  # before report_skipped: its read notes the same items
     except UnknownKid:

@@ -19,6 +19,10 @@ fixed :class:`SkipReason` and reported to the ``on_skipped`` observer (kid only,
 so is a key in a state this version does not know (forward compatibility: such an item is left
 alone, neither published, nor signing, nor retired or deleted by the rotation).
 
+Every write made inside :meth:`KeyStore.changes_by` stamps ``changed_by`` (who asked: an STS ARN, or
+the schedule) and ``changed_at`` on the head and on every key item it writes, for the audit trail
+(:mod:`.audit_trail`); a deleted item carries no stamp, but the head written in the same transaction does.
+
 Every change of the head is a transaction that also writes the key items it names, with
 ``version = :seen`` as its condition: two writers that planned from the same head cannot
 both commit, so there is never more than one current key and never an unreferenced one.
@@ -38,7 +42,8 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -66,6 +71,7 @@ _CONFLICT_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 # What the publishing readers fetch: never the ciphertext.
 _METADATA = "kid, alg, key_spec, #state, created_at, activated_at, retired_at, expires_at, public_jwk"
 _HEAD = "current_kid, next_kid, version, last_write, rotated_now_at, revoked"
+MAX_CHANGED_BY = 512  # a stamp longer than this is cut (audit_trail records at most as much)
 _PROJECTION = f"{_METADATA}, {_HEAD}"
 
 DynamoDBClient = Any  # botocore client for "dynamodb", injected by the handler
@@ -372,6 +378,22 @@ class KeyStore:
         self._clock = clock
         self._on_skipped = on_skipped
         self._decrypted: dict[str, SigningKey] = {}
+        self._changed_by: str | None = None
+
+    @contextmanager
+    def changes_by(self, actor: str) -> Iterator[None]:
+        """Writes inside stamp ``changed_by = actor`` and ``changed_at`` (the audit trail's who and when)
+        on the head and on the key items they write.  One action at a time (a Lambda runs one event)."""
+        previous, self._changed_by = self._changed_by, actor[:MAX_CHANGED_BY]
+        try:
+            yield
+        finally:
+            self._changed_by = previous
+
+    def _stamp(self) -> dict[str, dict[str, str]]:
+        if self._changed_by is None:
+            return {}
+        return {"changed_by": _s(self._changed_by), "changed_at": _n(self._clock())}
 
     # ----------------------------------------------------------------- readers
 
@@ -495,6 +517,7 @@ class KeyStore:
             "activated_at": _n(now),
             "version": _n(max(now, (slot.version or 0) + 1) if slot.exists else 1),
             "last_write": _s(write_id),
+            **self._stamp(),
         }
         self._transact(
             [
@@ -521,6 +544,7 @@ class KeyStore:
             "activated_at": _n(activated),
             "version": _n(max(now, (slot.version or 0) + 1)),
             "last_write": _s(write_id),
+            **self._stamp(),
         }
         if next_key is not None:
             head["next_kid"] = _s(next_key.kid)
@@ -666,6 +690,7 @@ class KeyStore:
         }
         if state is KeyState.CURRENT:
             item["activated_at"] = _n(now)
+        item.update(self._stamp())
         return item
 
     def _encrypt(self, key: SigningKey) -> tuple[bytes, str]:
@@ -798,6 +823,9 @@ class KeyStore:
             values[":revoked"] = {"M": {kid: _n(at) for kid, at in newest[:MAX_REVOKED_REMEMBERED]}}
             names["#revoked"] = "revoked"
             sets.append("#revoked = :revoked")
+        for name, value in self._stamp().items():
+            values[f":{name}"] = value
+            sets.append(f"{name} = :{name}")
         values[":version_seen"] = _n(head.version)
         values[":version_next"] = _n(head.version + 1)
         values[":last_write"] = _s(write_id)
@@ -837,34 +865,46 @@ class KeyStore:
             return []
         raise ValueError("old must be retire, delete, drop or keep")
 
+    def _stamped(self, change: dict[str, Any]) -> dict[str, Any]:
+        """A key item's ``Update`` (its SET list) with the stamp of :meth:`changes_by` added."""
+        update = change["Update"]
+        for name, value in self._stamp().items():
+            update["UpdateExpression"] += f", {name} = :{name}"
+            update["ExpressionAttributeValues"][f":{name}"] = value
+        return change
+
     def _set_state(self, kid: str, seen: KeyState, state: KeyState, now: float) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": {"kid": _s(kid)},
-                "UpdateExpression": "SET #state = :state, activated_at = :now",
-                "ConditionExpression": "#state = :seen",
-                "ExpressionAttributeNames": {"#state": "state"},
-                "ExpressionAttributeValues": {":state": _s(state), ":seen": _s(seen), ":now": _n(now)},
+        return self._stamped(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"kid": _s(kid)},
+                    "UpdateExpression": "SET #state = :state, activated_at = :now",
+                    "ConditionExpression": "#state = :seen",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {":state": _s(state), ":seen": _s(seen), ":now": _n(now)},
+                }
             }
-        }
+        )
 
     def _retire(self, kid: str, seen: KeyState, now: float, grace: int) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": {"kid": _s(kid)},
-                "UpdateExpression": "SET #state = :retired, retired_at = :now, expires_at = :expires",
-                "ConditionExpression": "#state = :seen",
-                "ExpressionAttributeNames": {"#state": "state"},
-                "ExpressionAttributeValues": {
-                    ":retired": _s(KeyState.RETIRED),
-                    ":seen": _s(seen),
-                    ":now": _n(now),
-                    ":expires": _n(now + grace),
-                },
+        return self._stamped(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"kid": _s(kid)},
+                    "UpdateExpression": "SET #state = :retired, retired_at = :now, expires_at = :expires",
+                    "ConditionExpression": "#state = :seen",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {
+                        ":retired": _s(KeyState.RETIRED),
+                        ":seen": _s(seen),
+                        ":now": _n(now),
+                        ":expires": _n(now + grace),
+                    },
+                }
             }
-        }
+        )
 
     def _delete_in_state(self, kid: str, seen: KeyState) -> dict[str, Any]:
         return {
