@@ -348,7 +348,11 @@ def test_key_use_is_bound_to_the_signing_key_encryption_context(cfn_template: Te
 def test_auth_api_serves_the_token_jwks_and_metadata_endpoints(cfn_template: Template) -> None:
     token = api_events(cfn_template, "TokenFunction")
     jwks = api_events(cfn_template, "JwksFunction")
-    assert {(e["Method"], e["Path"]) for e in token.values()} == {("POST", "/oauth2/token")}
+    assert {(e["Method"], e["Path"]) for e in token.values()} == {
+        ("POST", "/oauth2/token"),
+        ("POST", "/oauth2/revoke"),  # RFC 7009 (issue 14 item 2)
+        ("POST", "/oauth2/introspect"),  # RFC 7662 (issue 14 item 3)
+    }
     assert {(e["Method"], e["Path"]) for e in jwks.values()} == {
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/.well-known/oauth-authorization-server"),
@@ -362,6 +366,11 @@ def test_auth_api_serves_the_token_jwks_and_metadata_endpoints(cfn_template: Tem
     ]
     assert len(token_route) == 1
     assert token_route[0]["ThrottlingRateLimit"] > 0
+    # revocation and introspection authenticate clients as the token endpoint does: the same throttling
+    for path in ("/~1oauth2~1revoke", "/~1oauth2~1introspect"):
+        (route,) = [s for s in settings if s["ResourcePath"] == path and s["HttpMethod"] == "POST"]
+        assert route["ThrottlingRateLimit"] == token_route[0]["ThrottlingRateLimit"]
+        assert route["ThrottlingBurstLimit"] == token_route[0]["ThrottlingBurstLimit"]
 
 
 def test_sample_api_requires_the_request_authorizer_cached_per_route_on_every_route(

@@ -91,9 +91,11 @@ def partner(
     registry = ClientRegistry(
         tables["ClientsTable"], dynamodb_client, SecretHasher(pepper), time.time, max_token_lifetime=3600
     )
+    # with the introspect permission, so that the scenario reaches introspection's reads (RFC 7662)
     return registry.create(
-        client_name="Acme", scopes=["orders:read"], audiences=["partner-api"], token_lifetime=900
-    )
+        client_name="Acme", scopes=["orders:read"], audiences=["partner-api"], token_lifetime=900,
+        permissions=["introspect"],
+    )  # fmt: skip
 
 
 def _tables_of(params: dict[str, Any]) -> list[str]:
@@ -180,6 +182,19 @@ def test_token_role_allows_exactly_the_dynamodb_calls_the_token_function_makes(
     # and a private_key_jwt client's assertion, used once (its replay record: a conditional PutItem), replayed
     assert endpoint.post(form(**signed)).status == 200
     assert endpoint.post(form(**signed)).status == 401
+    # and the partner introspects and then revokes its own token (RFC 7662, RFC 7009: is it revoked already?
+    # GetItem; the quota counter, UpdateItem; the jti revocation, PutItem), then introspects it again
+    token = endpoint.post(grant, headers=(*FORM, right)).json()["access_token"]
+    assert (
+        endpoint.request("POST", "/oauth2/introspect", body=form(token=token), headers=(*FORM, right)).status
+        == 200
+    )
+    assert (
+        endpoint.request("POST", "/oauth2/revoke", body=form(token=token), headers=(*FORM, right)).status
+        == 200
+    )
+    revoked = endpoint.request("POST", "/oauth2/introspect", body=form(token=token), headers=(*FORM, right))
+    assert revoked.json() == {"active": False}
     # Then the role allows on each table exactly the actions called on it
     called = dynamodb_actions(aws_calls.calls, tables)
     assert called["AuthAttemptsTable"] == {

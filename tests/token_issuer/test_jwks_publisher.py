@@ -136,6 +136,38 @@ def test_metadata_document(jwks_endpoint: Endpoint, jwks_env: dict[str, str]) ->
             "ES384",
             "EdDSA",
         ],
+        # RFC 8414 §2: RFC 7009 revocation and RFC 7662 introspection, with the token endpoint's client
+        # authentication (issue 14)
+        "revocation_endpoint": f"{ISSUER}/oauth2/revoke",
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "revocation_endpoint_auth_signing_alg_values_supported": [
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "ES256",
+            "ES384",
+            "EdDSA",
+        ],
+        "introspection_endpoint": f"{ISSUER}/oauth2/introspect",
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "introspection_endpoint_auth_signing_alg_values_supported": [
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "ES256",
+            "ES384",
+            "EdDSA",
+        ],
         "scopes_supported": jwks_env["SUPPORTED_SCOPES"].split(),
         "response_types_supported": [],
     }

@@ -58,7 +58,7 @@ def report_skipped(item: SkippedItem) -> None:
 
 _dynamodb = boto3.client("dynamodb")
 key_store = KeyStore(settings.signing_keys_table, _dynamodb, on_skipped=report_skipped)
-# Only reads: the lifetimes matter to writers (revoke_client/revoke_token), not to live().
+# Only reads: the lifetimes matter to writers (revoke_client/revoke_token), not to published().
 revocation_store = (
     RevocationStore(settings.revocations_table, _dynamodb, max_token_lifetime=0, leeway=0)
     if settings.revocations_table
@@ -84,7 +84,7 @@ def revocations() -> Response[str]:
     staleness budget.  A table that cannot be read is a 503, never an empty (re-admitting) document."""
     if revocation_store is None:
         raise NotFoundError
-    members = revocation_store.live()
+    members = revocation_store.published()  # bounded: partner-written jti revocations are folded past a cap
     if_none_match = app.current_event.headers.get("If-None-Match")
     response = revocations_response(revocation_document(members), settings.jwks_max_age, if_none_match)
     logger.info("revocations served", extra={"revocations": len(members), "status": response.status_code})

@@ -1,7 +1,10 @@
-"""TokenFunction handler: ``POST /oauth2/token`` (RFC 6749 §4.4 client credentials grant).
+"""TokenFunction handler: ``POST /oauth2/token`` (RFC 6749 §4.4 client credentials grant),
+``POST /oauth2/revoke`` (RFC 7009) and ``POST /oauth2/introspect`` (RFC 7662).
 
-Thin glue: parse (:mod:`.token_request`), grant (:mod:`.grant`), answer.  Every error, whatever
-raised it, becomes its RFC 6749 §5.2 response in :func:`handle_error` (:mod:`.oauth_errors`).
+Thin glue: parse (:mod:`.token_request`), grant (:mod:`.grant`), answer; the other two endpoints
+authenticate clients with the grant's own authenticator (:mod:`.revocation_endpoint`,
+:mod:`.introspection_endpoint`).  Every error, whatever raised it, becomes its RFC 6749 §5.2 response
+in :func:`handle_error` (:mod:`.oauth_errors`).
 
 What is never logged or traced: the request event (it holds the credentials), the response (it
 holds the token), secrets, hashes.  Logged instead: client_id, jti, kid, scope, the error code.
@@ -19,16 +22,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from partnerauth.server_metadata import TOKEN_PATH, issuer_for
+from partnerauth.server_metadata import INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH, issuer_for
 
+from .endpoint_settings import RevocationSettings
 from .grant import build_grant
-from .oauth_errors import as_oauth_error, json_response, oauth_response
+from .oauth_errors import NO_STORE, as_oauth_error, json_response, oauth_response
+from .own_token_endpoints import build_own_token_endpoints
 from .settings import TokenSettings
 from .token_request import parse_token_request
 
 PEPPER_MAX_AGE = 3600  # seconds Powertools keeps the pepper; it is not rotated in place
 
 settings = TokenSettings.from_env()
+revocation_settings = RevocationSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -41,8 +47,10 @@ def _pepper() -> str | bytes:
     return cast("str | bytes", _secrets.get(settings.pepper_secret_arn, max_age=PEPPER_MAX_AGE))
 
 
-grant = build_grant(
-    settings, dynamodb=boto3.client("dynamodb"), kms=boto3.client("kms"), fetch_pepper=_pepper
+_dynamodb = boto3.client("dynamodb")
+grant = build_grant(settings, dynamodb=_dynamodb, kms=boto3.client("kms"), fetch_pepper=_pepper)
+endpoints = build_own_token_endpoints(
+    settings, revocation_settings, dynamodb=_dynamodb, authenticator=grant.authenticator, fetch_pepper=_pepper
 )
 
 
@@ -54,6 +62,34 @@ def token() -> Response[str]:
     logger.info("access token issued", extra=granted.log_fields())
     metrics.add_metric(name="TokenIssued", unit=MetricUnit.Count, value=1)
     return json_response(granted.response_body())
+
+
+@app.post(REVOCATION_PATH)
+def revoke() -> Response[str]:
+    """RFC 7009 §2.2: 200 and an empty body, whatever the token was; what happened goes to the log."""
+    event = app.current_event.raw_event
+    outcome = endpoints.revocation.revoke(
+        event, issuer=issuer_for(settings.issuer, event.get("requestContext"))
+    )
+    logger.info("token revocation", extra=outcome.log_fields())
+    metrics.add_metric(name=f"Revocation.{outcome.result}", unit=MetricUnit.Count, value=1)
+    return Response(status_code=200, body="", headers=dict(NO_STORE))
+
+
+@app.post(INTROSPECTION_PATH)
+def introspect() -> Response[str]:
+    """RFC 7662 §2.2 (``Cache-Control: no-store``: the answer changes with revocations and time)."""
+    event = app.current_event.raw_event
+    caller, answer = endpoints.introspection.introspect(
+        event, issuer=issuer_for(settings.issuer, event.get("requestContext"))
+    )
+    logger.info("token introspection", extra={"client_id": caller, **answer.log_fields()})
+    metrics.add_metric(
+        name="IntrospectionActive" if answer.active else "IntrospectionInactive",
+        unit=MetricUnit.Count,
+        value=1,
+    )
+    return json_response(answer.response_body())
 
 
 def handle_error(error: Exception) -> Response[str]:

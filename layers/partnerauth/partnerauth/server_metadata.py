@@ -19,6 +19,8 @@ from .algorithms import ALGORITHMS
 from .errors import ConfigurationError
 
 TOKEN_PATH = "/oauth2/token"
+REVOCATION_PATH = "/oauth2/revoke"  # RFC 7009
+INTROSPECTION_PATH = "/oauth2/introspect"  # RFC 7662
 JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 # OpenID Connect Discovery 1.0 §4: where openid-client's default discovery() and API Gateway's native
@@ -58,6 +60,14 @@ def authorization_server_metadata(issuer: str, scopes: Iterable[str]) -> dict[st
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         # RFC 8414 §2: the algorithms a private_key_jwt assertion may be signed with
         "token_endpoint_auth_signing_alg_values_supported": list(AUTH_SIGNING_ALGORITHMS),
+        # RFC 8414 §2: revocation (RFC 7009) and introspection (RFC 7662) authenticate clients exactly as
+        # the token endpoint does, so they list the same methods and assertion algorithms
+        "revocation_endpoint": issuer + REVOCATION_PATH,
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(AUTH_SIGNING_ALGORITHMS),
+        "introspection_endpoint": issuer + INTROSPECTION_PATH,
+        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(AUTH_SIGNING_ALGORITHMS),
         "scopes_supported": list(dict.fromkeys(scopes)),
         "response_types_supported": [],
     }
