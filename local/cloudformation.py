@@ -257,9 +257,11 @@ def _without_throughput_when_on_demand(
 
 
 def _table_properties(template: Template, logical_id: str) -> dict[str, Any]:
-    properties: dict[str, Any] = Resolver(template).resolve(
-        resource(template, logical_id, "AWS::DynamoDB::Table")["Properties"]
-    )
+    declared = resource(template, logical_id, "AWS::DynamoDB::Table")["Properties"]
+    # A ResourcePolicy is IAM only (local and test tables enforce none) and names roles that exist only when
+    # deployed (AuditTable's names AuditRecorderFunctionRole): left out, not resolved.
+    declared = {name: value for name, value in declared.items() if name != "ResourcePolicy"}
+    properties: dict[str, Any] = Resolver(template).resolve(declared)
     return properties
 
 

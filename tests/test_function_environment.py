@@ -30,6 +30,7 @@ REFS = {
     "ClientAssertionsTable": "client-assertions",
     "ApisTable": "apis",
     "RevocationsTable": "revocations",
+    "AuditTable": "partnerauth-audit",
     "ClientSecretPepper": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pepper-AbCdEf",
 }
 OPTIONAL_PARAMETERS = {"ExternalIssuers": "[]"}
@@ -118,7 +119,14 @@ def read_at_import(module: str, env: dict[str, str]) -> set[str]:
 
 @pytest.mark.parametrize(
     "logical_id",
-    ["TokenFunction", "JwksFunction", "AuthorizerFunction", "KeyRotationFunction", "SampleApiFunction"],
+    [
+        "TokenFunction",
+        "JwksFunction",
+        "AuthorizerFunction",
+        "KeyRotationFunction",
+        "SampleApiFunction",
+        "AuditRecorderFunction",
+    ],
 )
 def test_each_function_reads_exactly_the_variables_the_template_sets(
     cfn_template: Template, logical_id: str

@@ -37,6 +37,7 @@ REFS = {
     "ApisTable": "apis",
     "RevocationsTable": "revocations",
     "ClientAssertionsTable": "client-assertions",
+    "AuditTable": "partnerauth-audit",
 }
 
 
@@ -451,9 +452,17 @@ def test_tables_are_the_ones_design_lists(cfn_template: Template) -> None:
     assert set(declared) == {ticked(r[0])[0] for r in rows}
     for row in rows:
         props = declared[ticked(row[0])[0]]["Properties"]
-        key = ticked(row[1])[0]
-        assert props["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
-        assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+        keys = ticked(row[1])  # the HASH key, then the RANGE key if the table has one
+        assert props["KeySchema"] == [
+            {"AttributeName": key, "KeyType": kind}
+            for key, kind in zip(keys, ("HASH", "RANGE"), strict=False)
+        ]
+        indexed = [
+            k["AttributeName"] for i in props.get("GlobalSecondaryIndexes", []) for k in i["KeySchema"]
+        ]
+        assert props["AttributeDefinitions"] == [
+            {"AttributeName": key, "AttributeType": "S"} for key in dict.fromkeys([*keys, *indexed])
+        ]
         ttl = ticked(row[2])
         assert props.get("TimeToLiveSpecification") == (
             {"AttributeName": ttl[0], "Enabled": True} if ttl else None
@@ -513,6 +522,7 @@ def test_create_all_tables_returns_every_logical_id_with_its_name(dynamodb_clien
     names = create_all_tables(dynamodb_client, name_prefix="t-")
     assert names == {
         "ApisTable": "t-ApisTable",
+        "AuditTable": "t-AuditTable",
         "AuthAttemptsTable": "t-AuthAttemptsTable",
         "ClientAssertionsTable": "t-ClientAssertionsTable",
         "ClientsTable": "t-ClientsTable",

@@ -132,6 +132,10 @@ AWS_METRICS = [
         Emitted("AWS/ApiGateway", name, _HTTP)
         for name in ("Count", "4xx", "5xx", "Latency", "IntegrationLatency")
     ),
+    *(
+        Emitted("AWS/SQS", name, frozenset({"QueueName"}))
+        for name in ("ApproximateNumberOfMessagesVisible", "NumberOfMessagesSent")
+    ),
 ]
 
 

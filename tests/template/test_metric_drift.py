@@ -33,6 +33,7 @@ def resolver(template: Template) -> Resolver:
     for logical_id, resource in template["Resources"].items():
         refs[logical_id] = f"{logical_id}-physical"
         refs[f"{logical_id}.Arn"] = f"arn:aws:{resource['Type'].split('::')[1].lower()}:::{logical_id}"
+        refs[f"{logical_id}.QueueName"] = f"{logical_id}-physical"
     return Resolver(template, refs)
 
 
