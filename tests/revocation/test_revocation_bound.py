@@ -46,7 +46,7 @@ class Publisher:
             raise self.failure
         if self.override is not None:
             return self.override
-        return revocation_document(self.store.live())
+        return revocation_document(self.store.published())
 
 
 @pytest.fixture
