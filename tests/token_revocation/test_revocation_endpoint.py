@@ -25,20 +25,9 @@ from partnerauth.revocations import (
     revocation_document,
 )
 from tests.support.clock import FakeClock
+from tests.token_issuer.conftest import FORM, Endpoint, basic, form
 
-from .conftest import (
-    FORM,
-    REVOKE_PATH,
-    Endpoint,
-    NewClient,
-    basic,
-    claims,
-    credentials,
-    forged,
-    form,
-    revoke,
-    token_of,
-)
+from .conftest import REVOKE_PATH, NewClient, claims, credentials, forged, revoke, token_of
 
 MAX_AGE = 600  # the template's JwksMaxAge default
 URI = "https://auth.example.test/.well-known/revocations.json"
@@ -171,16 +160,23 @@ def test_a_token_that_is_not_a_live_one_of_ours_is_answered_200_and_nothing_is_w
 
     current, _ = session_keys
     cid = partner.client.client_id
-    own = {"client_id": cid, "sub": cid}
-    tokens = {
+    tokens: dict[str, Callable[[], str]] = {
         "not a jwt": lambda: "not-a-token",
-        "expired": lambda: forged(current, clock() - 2000, **own),
-        "signed by a stranger": lambda: forged(generate_signing_key(KeySpec.ES256), clock(), **own),
-        "typ is not at+jwt": lambda: forged(current, clock(), header={"typ": "JWT"}, **own),  # RFC 9068 §4
-        "another issuer": lambda: forged(current, clock(), iss="https://evil.example.test", **own),
-        "unknown kid": lambda: forged(current, clock(), header={"kid": "no-such-kid"}, **own),
+        "expired": lambda: forged(current, clock() - 2000, client_id=cid, sub=cid),
+        "signed by a stranger": lambda: forged(
+            generate_signing_key(KeySpec.ES256), clock(), client_id=cid, sub=cid
+        ),
+        "typ is not at+jwt": lambda: forged(
+            current, clock(), header={"typ": "JWT"}, client_id=cid, sub=cid
+        ),  # RFC 9068 §4
+        "another issuer": lambda: forged(
+            current, clock(), iss="https://evil.example.test", client_id=cid, sub=cid
+        ),
+        "unknown kid": lambda: forged(
+            current, clock(), header={"kid": "no-such-kid"}, client_id=cid, sub=cid
+        ),
         "too long": lambda: "e" * 3000,
-        "no jti": lambda: forged(current, clock(), jti=None, **own),
+        "no jti": lambda: forged(current, clock(), jti=None, client_id=cid, sub=cid),
     }
     before = table_snapshot()["RevocationsTable"]
     reply = revoke(endpoint, tokens[what](), partner)
@@ -289,7 +285,8 @@ def test_a_malformed_request_is_invalid_request_and_revokes_nothing(
 ) -> None:
     token = token_of(endpoint, partner)
     auth = credentials(partner)
-    body, headers, query = form(token=token), (*FORM, auth), ""
+    body, query = form(token=token), ""
+    headers: tuple[tuple[str, str], ...] = (*FORM, auth)
     if request_kind == "query string":
         query = "token=" + token  # RFC 7009 §2.1: the parameters travel in the body
     elif request_kind == "json body":
