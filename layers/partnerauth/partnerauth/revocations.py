@@ -24,9 +24,9 @@ What is never lost:
   :class:`~partnerauth.errors.KeysUnavailable`: the authorizer refuses our tokens (401) rather than admit
   one it cannot check.
 
-A client revocation covers tokens whose ``iat`` is before ``issued_before = ceil(revoked at)``: a token of
-the same second issued just *after* the revocation is refused too (at most one second of new tokens; the
-safe side).
+A client revocation covers tokens whose ``iat`` is before ``issued_before = floor(revoked at) + 1``, so every
+token issued up to the revocation, including one of the same whole second: a token of that second issued just
+*after* the revocation is refused too (at most one second of new tokens; the safe side).
 """
 
 from __future__ import annotations
@@ -217,7 +217,8 @@ class RevocationStore:
     ) -> Revocation:
         """Every token of ``client_id`` issued up to now is revoked, until the last of them has expired.
         ``covering_issued_at``: a token's ``iat`` the cut must cover too (``issued_before`` past it)."""
-        issued_before = math.ceil(self._clock())
+        # every iat up to now (iat is whole seconds): floor + 1, also when now is a whole second
+        issued_before = math.floor(self._clock()) + 1
         if covering_issued_at is not None:
             issued_before = max(issued_before, covering_issued_at + 1)
         revocation = Revocation(issued_before, issued_before + self._max_token_lifetime + self._leeway)
