@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -198,6 +198,82 @@ def test_an_allowed_request_is_neither_logged_at_info_nor_counted(
     assert invoke(app, token_event(bearer(token())), lambda_context) is not None
     assert logs() == []
     assert emf_blobs(capsys.readouterr().out) == []
+
+
+# The Lambda context keys Powertools' inject_lambda_context writes; the handler adds them to its lines.
+CONTEXT_KEYS = ("function_name", "function_memory_size", "function_arn", "function_request_id")
+
+
+def test_a_refusal_line_carries_the_lambda_context_and_cold_start_only_on_the_first_invocation(
+    app: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    own_jwks: dict[str, Any],
+    token: TokenFactory,
+    lambda_context: Any,
+    logs: Callable[[], list[dict[str, Any]]],
+) -> None:
+    use_static_keys(app, monkeypatch, own_jwks)
+    # Given a fresh execution environment whose first invocation is refused,
+    assert invoke(app, token_event("Basic Zm9vOmJhcg=="), lambda_context) is None
+    # and whose later invocations are one allowed and one refused request with another request id,
+    assert invoke(app, token_event(bearer(token())), lambda_context) is not None
+    second = SimpleNamespace(**{**vars(lambda_context), "aws_request_id": "second-request"})
+    assert invoke(app, token_event(bearer(token(scope="orders:read")), "POST", "orders"), second) is not None
+    first_line, second_line = logs()
+    # then each refusal's line names its own invocation, as inject_lambda_context would have,
+    assert [first_line[key] for key in CONTEXT_KEYS] == [
+        "AuthorizerFunction",
+        512,
+        lambda_context.invoked_function_arn,
+        lambda_context.aws_request_id,
+    ]
+    assert second_line["function_request_id"] == "second-request"
+    # and cold_start is true on the first invocation only, allowed ones counting.
+    assert (first_line["cold_start"], second_line["cold_start"]) == (True, False)
+
+
+def test_at_debug_an_allowed_request_is_logged_with_its_context_and_without_the_token(
+    app: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    own_jwks: dict[str, Any],
+    token: TokenFactory,
+    lambda_context: Any,
+    logs: Callable[[], list[dict[str, Any]]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_static_keys(app, monkeypatch, own_jwks)
+    allowed = token()
+    level = app.logger.log_level
+    app.logger.setLevel(logging.DEBUG)  # the logging.Logger outlives this module: restored below
+    try:
+        assert invoke(app, token_event(bearer(allowed)), lambda_context) is not None
+    finally:
+        app.logger.setLevel(level)
+    (line,) = [record for record in logs() if record["message"] == "request allowed"]
+    assert (line["outcome"], line["client_id"], line["function_request_id"]) == (
+        "allow",
+        "partner-1",
+        lambda_context.aws_request_id,
+    )
+    assert allowed not in json.dumps(logs())
+    assert emf_blobs(capsys.readouterr().out) == []  # still not counted
+
+
+def test_a_sample_rate_redraws_the_debug_level_on_every_warm_invocation(
+    app: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    own_jwks: dict[str, Any],
+    token: TokenFactory,
+    lambda_context: Any,
+) -> None:
+    # POWERTOOLS_LOGGER_SAMPLE_RATE, as inject_lambda_context honours it: drawn again per warm invocation.
+    use_static_keys(app, monkeypatch, own_jwks)
+    draws: list[bool] = []
+    monkeypatch.setattr(app, "_SAMPLED", True)
+    monkeypatch.setattr(app.logger, "refresh_sample_rate_calculation", lambda: draws.append(True))
+    for _ in range(3):
+        invoke(app, token_event(bearer(token())), lambda_context)
+    assert draws == [True, True]  # not on the cold start: the logger drew when it was built
 
 
 def test_no_token_ever_reaches_the_output(

@@ -16,11 +16,13 @@ response adds ``WWW-Authenticate: Bearer error="invalid_token"`` (RFC 6750 §3.1
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -82,7 +84,29 @@ def _revocations(settings: AuthorizerSettings) -> RevocationList | None:
 settings, jwks_cache, authorizer = _start()
 
 
-def record(decision: Decision) -> None:
+class _Environment:
+    """Whether this execution environment has answered an invocation before (the ``cold_start`` log key,
+    as Powertools' ``inject_lambda_context`` writes it)."""
+
+    __slots__ = ("answered",)
+
+    def __init__(self) -> None:
+        self.answered = False
+
+
+_environment = _Environment()
+# POWERTOOLS_LOGGER_SAMPLE_RATE: a share of invocations logs at DEBUG, drawn again per invocation (what
+# inject_lambda_context does, only when a rate is set).
+_SAMPLED = bool(logger.sampling_rate)
+
+
+def context_fields(context: LambdaContext, *, cold_start: bool) -> dict[str, Any]:
+    """The Lambda context keys of a log line: the same names and values as Powertools'
+    ``inject_lambda_context`` (its own ``build_lambda_context_model``), for this line only."""
+    return {"cold_start": cold_start, **build_lambda_context_model(context).__dict__}
+
+
+def record(decision: Decision, context: LambdaContext, *, cold_start: bool) -> None:
     """A denial or rejection: one log line and one metric, ``reason`` its only dimension (a fixed set).
 
     An allowed request is neither logged (above DEBUG) nor counted: at the request rates an
@@ -90,26 +114,33 @@ def record(decision: Decision) -> None:
     (benchmarks/bench_authorizer.py) and a log line per call in CloudWatch Logs ingestion.  Lambda's
     own Invocations metric counts decisions; the metrics below count the ones that were not Allow.
     """
+    fields = {**decision.log_fields(), **context_fields(context, cold_start=cold_start)}
     if decision.outcome is Outcome.ALLOW:
-        logger.debug("request allowed", extra=decision.log_fields())
+        logger.debug("request allowed", extra=fields)
         return
     if decision.outcome is Outcome.DENY:
-        logger.info("request denied", extra=decision.log_fields())
+        logger.info("request denied", extra=fields)
         name = "Denied"
     else:
-        logger.info("token rejected", extra=decision.log_fields())
+        logger.info("token rejected", extra=fields)
         name = "Rejected"
     metrics.add_dimension(name="reason", value=decision.reason or "unknown")
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
 
 
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:  # noqa: ARG001 - Lambda signature
-    # No @metrics.log_metrics: it would flush (or warn about) an empty metric set on every allowed
-    # call; record() flushes the one metric of a denial or rejection itself.
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Not @logger.inject_lambda_context: it appends the context's keys to the logger on every invocation
+    # (10 us, more than a third of the RS256 signature check: benchmarks/bench_authorizer.py), while only
+    # refusals (and allowed requests at DEBUG) write a line; record() adds the same keys to that line.
+    # No @metrics.log_metrics: it would flush (or warn about) an empty metric set on every allowed call;
+    # record() flushes the one metric of a denial or rejection itself.
+    if _SAMPLED and _environment.answered:
+        logger.refresh_sample_rate_calculation()
     decision = authorizer.decide(event)
-    record(decision)
+    if decision.outcome is not Outcome.ALLOW or logger.log_level <= logging.DEBUG:
+        record(decision, context, cold_start=not _environment.answered)
+    _environment.answered = True
     if decision.response is None:
         raise Exception(UNAUTHORIZED)  # API Gateway maps exactly this message to 401
     return decision.response

@@ -50,7 +50,7 @@ from partnerauth.compact import parse_compact
 from partnerauth.errors import KeysUnavailable, Reason, TokenRejected
 from partnerauth.key_source import KeySource
 from partnerauth.revocations import RevocationList
-from partnerauth.route_policy import PolicyPlan, Route
+from partnerauth.route_policy import PolicyPlan, Route, RoutePolicy
 from partnerauth.usage_plans import usage_key_value
 from partnerauth.verification import AccessTokenVerifier, VerifiedToken
 
@@ -72,6 +72,10 @@ MAX_METHOD_ARN_LENGTH: Final = 4096
 # runtime's own serialisation (spaces after separators).
 MAX_ANSWER_BYTES: Final = 8000
 MAX_DOCUMENTS_CACHED: Final = 4096
+# Method ARNs already checked, and the route of each TOKEN request: a REST API sends a bounded set of
+# methods and resources, but the TOKEN form's ARN carries the caller's path (ids), hence the bound.
+MAX_ARNS_CACHED: Final = 1024
+MAX_CLIENTS_CACHED: Final = 4096  # usage keys and scope texts: values derived from a token, per client
 INVOKE: Final = "execute-api:Invoke"
 
 
@@ -166,6 +170,11 @@ class Authorizer:
         self._http_api_simple = settings.http_api_response == "simple"
         self._verifiers: dict[tuple[str, str], AccessTokenVerifier] = {}
         self._documents: dict[tuple[str, int], _Document] = {}
+        # Pure functions of their keys, remembered (each bounded, cleared when full):
+        self._arns: dict[str, MethodArn] = {}  # method_arn(value) of values that passed it
+        self._token_routes: dict[tuple[MethodArn, RoutePolicy], Route | None] = {}  # TOKEN: its route
+        self._scope_texts: dict[frozenset[str], str] = {}  # the context's sorted scope string
+        self._usage_keys: dict[str, str] = {}  # usage_key_value(namespace, client_id) of our clients
 
     def decide(self, event: object) -> Decision:
         try:
@@ -190,7 +199,7 @@ class Authorizer:
     # -- the three formats ------------------------------------------------------------------
 
     def _rest_request(self, event: dict[str, Any]) -> Decision:
-        arn = method_arn(event.get("methodArn"))
+        arn = self._method_arn(event.get("methodArn"))
         method, resource = event.get("httpMethod"), event.get("resource")
         if method != arn.method or not isinstance(resource, str):
             raise Rejected(Problem.INVALID_EVENT)
@@ -201,7 +210,7 @@ class Authorizer:
         return self._route_answer(arn, profile, route, token, usage_key=True)
 
     def _http_api(self, event: dict[str, Any]) -> Decision:
-        arn = method_arn(event.get("routeArn"))
+        arn = self._method_arn(event.get("routeArn"))
         profile = self._profile(event.get("stageVariables"))
         value = _single_header(event.get("headers"), None, "authorization")
         token = self._verify(bearer_token(value), profile)
@@ -216,16 +225,16 @@ class Authorizer:
             return self._route_answer(arn, profile, route, token, usage_key=False)
         allowed = route is not None and route.scopes <= token.scopes
         response: dict[str, Any] = (
-            {"isAuthorized": True, "context": _context(token)} if allowed else {"isAuthorized": False}
+            {"isAuthorized": True, "context": self._context(token)} if allowed else {"isAuthorized": False}
         )
         return _decision(token, route, profile, allowed=allowed, response=response)
 
     def _rest_token(self, event: dict[str, Any]) -> Decision:
-        arn = method_arn(event.get("methodArn"))
+        arn = self._method_arn(event.get("methodArn"))
         profile = self._profile(None)
         token = self._verify(bearer_token(event.get("authorizationToken")), profile)
         routes = profile.routes
-        route = routes.route_for_request(arn.method, arn.path)
+        route = self._token_route(arn, routes)
         plan = routes.plan(token.scopes)
         if plan is not None:
             if route is None:
@@ -249,6 +258,32 @@ class Authorizer:
         return _decision(token, route, profile, allowed=allowed, response=answer)
 
     # -- shared steps --------------------------------------------------------------------
+
+    def _method_arn(self, value: object) -> MethodArn:
+        """:func:`method_arn`, remembered per ARN that passed it (one that fails is never remembered)."""
+        if not isinstance(value, str):
+            return method_arn(value)  # refuses it
+        arn = self._arns.get(value)
+        if arn is None:
+            arn = method_arn(value)
+            if len(self._arns) >= MAX_ARNS_CACHED:
+                self._arns.clear()
+            self._arns[value] = arn
+        return arn
+
+    def _token_route(self, arn: MethodArn, routes: RoutePolicy) -> Route | None:
+        """The route of a TOKEN event's request in ``routes``, remembered per checked ARN and route map
+        (the map object itself: a changed profile is a new map)."""
+        key = (arn, routes)
+        try:
+            return self._token_routes[key]
+        except KeyError:
+            pass
+        route = routes.route_for_request(arn.method, arn.path)
+        if len(self._token_routes) >= MAX_ARNS_CACHED:
+            self._token_routes.clear()
+        self._token_routes[key] = route
+        return route
 
     def _profile(self, stage_variables: object) -> ApiProfile:
         name = DEFAULT_PROFILE
@@ -341,16 +376,17 @@ class Authorizer:
 
     def _answer(self, entry: _Document, token: VerifiedToken, *, usage_key: bool) -> dict[str, Any] | None:
         """The REST/policy answer around ``entry``'s document, or ``None`` if it would exceed 8 KB."""
+        context = self._context(token)
         answer: dict[str, Any] = {
             "principalId": token.client_id,
             "policyDocument": entry.document,
-            "context": _context(token),
+            "context": context,
         }
         key = self._usage_key(token) if usage_key else None
         if key:
             answer["usageIdentifierKey"] = key
         # Context values come from the token (at most 8 KB); JSON escaping at most triples them.
-        estimate = entry.size + 3 * sum(map(len, answer["context"].values())) + 512
+        estimate = entry.size + 3 * sum(map(len, context.values())) + 512
         if estimate > MAX_ANSWER_BYTES and len(json.dumps(answer)) > MAX_ANSWER_BYTES:
             return None
         return answer
@@ -359,9 +395,34 @@ class Authorizer:
         """The API key a usage plan meters this client with, derived from the client id the verified token
         carries (no lookup: docs/DESIGN.md, "Per-partner quotas").  Client ids are only unique per issuer:
         only our own clients have keys."""
-        if self._usage_key_namespace is None or token.issuer != self._own_issuer.issuer:
+        namespace = self._usage_key_namespace
+        if namespace is None or token.issuer != self._own_issuer.issuer:
             return None
-        return usage_key_value(self._usage_key_namespace, token.client_id)
+        key = self._usage_keys.get(token.client_id)
+        if key is None:
+            key = usage_key_value(namespace, token.client_id)
+            if len(self._usage_keys) >= MAX_CLIENTS_CACHED:
+                self._usage_keys.clear()
+            self._usage_keys[token.client_id] = key
+        return key
+
+    def _context(self, token: VerifiedToken) -> dict[str, str]:
+        """What backends see as ``requestContext.authorizer``: strings only, as API Gateway requires;
+        ``scope`` is the granted scopes sorted, space-separated (remembered per scope set)."""
+        scopes = token.scopes
+        scope = self._scope_texts.get(scopes)
+        if scope is None:
+            scope = token.scope
+            if len(self._scope_texts) >= MAX_CLIENTS_CACHED:
+                self._scope_texts.clear()
+            self._scope_texts[scopes] = scope
+        return {
+            "client_id": token.client_id,
+            "scope": scope,
+            "sub": token.subject,
+            "jti": token.jti,
+            "iss": token.issuer,
+        }
 
 
 _EMPTY_PLAN = PolicyPlan(frozenset(), (), ())
@@ -453,17 +514,6 @@ def _one_request_size(arn: MethodArn) -> int:
     return 150 + 6 * (len(arn.prefix) + len(arn.method) + len(arn.path) + 1)
 
 
-def _context(token: VerifiedToken) -> dict[str, str]:
-    """What backends see as ``requestContext.authorizer``: strings only, as API Gateway requires."""
-    return {
-        "client_id": token.client_id,
-        "scope": token.scope,
-        "sub": token.subject,
-        "jti": token.jti,
-        "iss": token.issuer,
-    }
-
-
 def _decision(
     token: VerifiedToken, route: Route | None, profile: ApiProfile, *, allowed: bool, response: dict[str, Any]
 ) -> Decision:
@@ -472,15 +522,16 @@ def _decision(
     else:
         outcome = Outcome.DENY
         reason = Reason.INSUFFICIENT_SCOPE.value if route is not None else Problem.UNKNOWN_ROUTE.value
+    # positional: one is built per decision (outcome, reason, response, route, kid, jti, client_id, api)
     return Decision(
-        outcome=outcome,
-        reason=reason,
-        response=response,
-        route=route.key if route is not None else None,
-        kid=token.kid,
-        jti=token.jti,
-        client_id=token.client_id,
-        api=profile.name,
+        outcome,
+        reason,
+        response,
+        route.key if route is not None else None,
+        token.kid,
+        token.jti,
+        token.client_id,
+        profile.name,
     )
 
 
