@@ -4,6 +4,8 @@ recorder and the rotation function imported with their deployed environment, and
 from __future__ import annotations
 
 import importlib
+import io
+import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,7 +15,9 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.admin_cli.conftest import Run
 from tests.support.clock import FakeClock
+from tools.partnerauth_admin.cli import main
 
 START = 1_800_000_000
 
@@ -61,9 +65,54 @@ def rotation(
 
 @pytest.fixture
 def streams_client(aws: None) -> Any:
-    return boto3.session.Session(region_name="us-east-1").client("dynamodbstreams")
+    # botocore 1.44 sends stream calls to account-based endpoints (<account>.streams-ddb...), which moto 5.2
+    # does not route: name the regional endpoint moto serves.
+    return boto3.session.Session(region_name="us-east-1").client(
+        "dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com"
+    )
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
+
+
+STACK = "partnerauth-audit-test"
+
+
+@pytest.fixture
+def stack(tables: dict[str, str], pepper_secret_arn: str, aws: None) -> str:
+    """A stack whose outputs name the template's tables (as the deployed stack's do)."""
+    template = {
+        "Parameters": {
+            "MaxTokenLifetime": {"Type": "Number", "Default": "3600"},
+            "TokenLifetime": {"Type": "Number", "Default": "900"},
+        },
+        "Resources": {"Marker": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "ClientsTableName": {"Value": tables["ClientsTable"]},
+            "SigningKeysTableName": {"Value": tables["SigningKeysTable"]},
+            "RevocationsTableName": {"Value": tables["RevocationsTable"]},
+            "AuditTableName": {"Value": tables["AuditTable"]},
+            "PepperSecretArn": {"Value": pepper_secret_arn},
+        },
+    }
+    boto3.session.Session(region_name="us-east-1").client("cloudformation").create_stack(
+        StackName=STACK, TemplateBody=json.dumps(template)
+    )
+    return STACK
+
+
+@pytest.fixture
+def cli(stack: str) -> Callable[..., Run]:
+    """``cli("create", "--name", ...)``: the admin CLI against the stack (``json_output=True`` for --json)."""
+
+    def run(*argv: str, stdin: io.StringIO | None = None, json_output: bool = False) -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        prefix = ["--stack-name", stack, *(["--json"] if json_output else [])]
+        code = main(
+            [*prefix, *argv], stdout=out, stderr=err, stdin=stdin or io.StringIO(), clock=FakeClock(START)
+        )
+        return Run(code, out.getvalue(), err.getvalue())
+
+    return run

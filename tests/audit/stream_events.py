@@ -4,6 +4,7 @@ hand for the shapes moto cannot produce."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 REGION = "us-east-1"
@@ -66,7 +67,7 @@ def records_from_moto(dynamodb_client: Any, streams_client: Any, table: str) -> 
                 shaped = dict(record)
                 stream = dict(shaped["dynamodb"])
                 created = stream.get("ApproximateCreationDateTime")
-                if hasattr(created, "timestamp"):  # botocore parses it into a datetime
+                if isinstance(created, datetime):  # botocore parses it into a datetime
                     stream["ApproximateCreationDateTime"] = created.timestamp()
                 shaped["dynamodb"] = stream
                 shaped["eventSourceARN"] = arn

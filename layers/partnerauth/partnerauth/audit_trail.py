@@ -195,6 +195,8 @@ _KEY_ATTRIBUTE: Final = {
     AuditedTable.REVOCATIONS: "member",
 }
 STAMP_ATTRIBUTES: Final = ("changed_by", "changed_at")
+# A write id that every write of the item replaces (the signing-key head's): a restamp even within one second.
+WRITE_ID_ATTRIBUTES: Final = ("last_write",)
 
 
 def _recorded_value(table: AuditedTable, name: str, value: Mapping[str, Any]) -> Any:
@@ -295,7 +297,7 @@ def _who(
     if stamp is None or not 0 < len(stamp) <= MAX_CHANGED_BY or not _PRINTABLE.fullmatch(stamp):
         return UNKNOWN_ACTOR, Attribution.MALFORMED_STAMP
     restamped = action is Action.CREATED or any(
-        _attribute(old, name) != _attribute(new, name) for name in STAMP_ATTRIBUTES
+        _attribute(old, name) != _attribute(new, name) for name in (*STAMP_ATTRIBUTES, *WRITE_ID_ATTRIBUTES)
     )
     if not restamped:
         return f"{UNKNOWN_ACTOR} (last stamp: {stamp})", Attribution.NOT_RESTAMPED

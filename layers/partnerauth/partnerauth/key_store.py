@@ -393,7 +393,8 @@ class KeyStore:
     def _stamp(self) -> dict[str, dict[str, str]]:
         if self._changed_by is None:
             return {}
-        return {"changed_by": _s(self._changed_by), "changed_at": _n(self._clock())}
+        # milliseconds: two writes of one actor within a second are still two stamps (audit_trail)
+        return {"changed_by": _s(self._changed_by), "changed_at": {"N": f"{self._clock():.3f}"}}
 
     # ----------------------------------------------------------------- readers
 
