@@ -35,12 +35,24 @@ def render_banner(stack: RunningStack) -> str:
     token_env = token_function(list(stack.runtime.definitions.values())).environment
     aws = f"AWS_ENDPOINT_URL={stack.aws_endpoint_url} {FAKE_CREDENTIALS}"
     names = f"CLIENTS_TABLE={token_env['CLIENTS_TABLE']} PEPPER_SECRET_ARN={token_env['PEPPER_SECRET_ARN']}"
+    if "REVOCATIONS_TABLE" in token_env:  # revoke-tokens (issue 14)
+        names += f" REVOCATIONS_TABLE={token_env['REVOCATIONS_TABLE']}"
     # what the CLI reads from a deployed stack's outputs and parameters: the issuer (whose metadata declares
     # the scopes it checks) and the lifetimes it shows
     stack_facts = (
         f"PARTNERAUTH_ISSUER={stack.parameters.get('IssuerUrl', stack.base_url)} "
         f"PARTNERAUTH_TOKEN_LIFETIME={stack.parameters.get('TokenLifetime', '')} "
         f"PARTNERAUTH_MAX_TOKEN_LIFETIME={stack.parameters.get('MaxTokenLifetime', '')}"
+    )
+    # and the figures revoke-tokens states its bound with (JwksMaxAge + AuthorizerCacheTtl) and its cut's TTL
+    stack_facts += "".join(
+        f" PARTNERAUTH_{variable}={stack.parameters[name]}"
+        for variable, name in (
+            ("JWKS_MAX_AGE", "JwksMaxAge"),
+            ("AUTHORIZER_CACHE_TTL", "AuthorizerCacheTtl"),
+            ("LEEWAY", "Leeway"),
+        )
+        if stack.parameters.get(name)
     )
     if stack.plans is not None:  # what `create|update --plan` reads from a deployed stack's outputs
         stack_facts += " " + " ".join(f"{k}={shlex.quote(v)}" for k, v in stack.plans.environment().items())
