@@ -59,6 +59,12 @@ from .settings import AuthorizerSettings
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
 # One space exactly, nothing around, so every event type agrees on what a bearer header is.
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9\-._~+/]+=*)")
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# "Bearer " in each of its 64 ASCII spellings (the scheme is case-insensitive; no other character).
+_SCHEMES = frozenset(
+    "".join(letter.upper() if mask >> index & 1 else letter for index, letter in enumerate("bearer")) + " "
+    for mask in range(64)
+)
 MAX_HEADER_LENGTH: Final = 16 * 1024
 # arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}.  Every part that is
 # copied into the policy is checked: a "*" or "?" smuggled into any part would become a wildcard.
@@ -205,7 +211,7 @@ class Authorizer:
             raise Rejected(Problem.INVALID_EVENT)
         profile = self._profile(event.get("stageVariables"))
         value = _single_header(event.get("headers"), event.get("multiValueHeaders"), "authorization")
-        token = self._verify(bearer_token(value), profile)
+        token = self._verify(bearer_credential(value), profile)
         route = profile.routes.route_for_template(method, resource)
         return self._route_answer(arn, profile, route, token, usage_key=True)
 
@@ -213,7 +219,7 @@ class Authorizer:
         arn = self._method_arn(event.get("routeArn"))
         profile = self._profile(event.get("stageVariables"))
         value = _single_header(event.get("headers"), None, "authorization")
-        token = self._verify(bearer_token(value), profile)
+        token = self._verify(bearer_credential(value), profile)
         route = None
         route_key = event.get("routeKey")
         if isinstance(route_key, str) and route_key.count(" ") == 1:
@@ -232,7 +238,7 @@ class Authorizer:
     def _rest_token(self, event: dict[str, Any]) -> Decision:
         arn = self._method_arn(event.get("methodArn"))
         profile = self._profile(None)
-        token = self._verify(bearer_token(event.get("authorizationToken")), profile)
+        token = self._verify(bearer_credential(event.get("authorizationToken")), profile)
         routes = profile.routes
         route = self._token_route(arn, routes)
         plan = routes.plan(token.scopes)
@@ -302,9 +308,14 @@ class Authorizer:
         return profile
 
     def _verify(self, token: str, profile: ApiProfile) -> VerifiedToken:
+        """``token`` comes from :func:`bearer_credential`: its RFC 6750 §2.1 syntax is checked here, when
+        the verifier refuses it (every token the verifier accepts is three base64url segments joined by
+        ``.``, all b64token characters), so an accepted token is not scanned twice."""
         try:
             verified = self._verifier(profile).verify(token)
         except TokenRejected as rejected:
+            if not _B64TOKEN.fullmatch(token):
+                raise Rejected(Problem.INVALID_AUTHORIZATION) from None
             raise Rejected(rejected.reason, token, profile.name, rejected.fault) from None
         if self._revocations is not None and verified.issuer == self._own_issuer.issuer:
             self._check_revocation(verified, token, profile)
@@ -454,6 +465,17 @@ def method_arn(value: object) -> MethodArn:
     resource = value.split(":", 5)[5]
     _api, _stage, method, path = resource.split("/", 3)
     return MethodArn(value[: len(value) - len(method) - len(path) - 1], method, path)
+
+
+def bearer_credential(value: object) -> str:
+    """What follows ``Bearer `` in an ``Authorization`` value (RFC 6750 §2.1), scheme and length checked;
+    its b64token syntax is :meth:`Authorizer._verify`'s to check, on refusal.  :func:`bearer_token` checks
+    both at once."""
+    if value is None or value == "":
+        raise Rejected(Problem.MISSING_TOKEN)
+    if not isinstance(value, str) or len(value) > MAX_HEADER_LENGTH or value[:7] not in _SCHEMES:
+        raise Rejected(Problem.INVALID_AUTHORIZATION)
+    return value[7:]
 
 
 def bearer_token(value: object) -> str:
