@@ -31,6 +31,7 @@ REFS = {
     "ApisTable": "apis",
     "RevocationsTable": "revocations",
     "ClientAssertionsTable": "client-assertions",
+    "AuditTable": "audit",
 }
 
 
