@@ -64,6 +64,8 @@ CONFORMANCE = [
 ]
 CHECKS = {GenerationMode.POSITIVE: CONFORMANCE, GenerationMode.NEGATIVE: [not_a_server_error]}
 TIMEOUT = 10
+# the endpoints where a client authenticates (RFC 6749 §2.3.1; RFC 7009 §2.1; RFC 7662 §2.1)
+CLIENT_AUTHENTICATED = ("/oauth2/token", "/oauth2/revoke", "/oauth2/introspect")
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +121,7 @@ def credentials(stack: StackProcess, path: str, method: str, full_token: str) ->
     """What a partner sends: the demo client's Basic credentials at the token endpoint, a token elsewhere."""
     if is_protected(path, method):
         return {"Authorization": f"Bearer {full_token}"}
-    if path == "/oauth2/token":
+    if path in CLIENT_AUTHENTICATED:
         return {"Authorization": basic_credentials(stack.demo["client_id"], stack.demo["client_secret"])}
     return {}
 
@@ -228,3 +230,23 @@ def test_the_token_endpoints_refusals_hold_their_documented_form(schema: Any, se
         response = case.call(base_url=url, timeout=TIMEOUT)
         assert response.status_code == status, response.text
         case.validate_response(response, checks=CONFORMANCE)  # RFC 6749 §5.2 body, no-store, challenge
+
+
+@pytest.mark.parametrize("path", ["/oauth2/revoke", "/oauth2/introspect"])
+def test_revocation_and_introspection_answers_hold_their_documented_form(
+    stack: StackProcess, schema: Any, served: dict[str, Any], path: str
+) -> None:
+    operation = schema[path]["POST"]
+    url = base_url(served, path)
+    basic = {"Authorization": basic_credentials(stack.demo["client_id"], stack.demo["client_secret"])}
+    for body, headers, status in (
+        ({"token": token(stack)}, basic, {"/oauth2/revoke": 200, "/oauth2/introspect": 400}[path]),
+        ({"token": "x"}, {}, 401),  # no client authentication: invalid_client and a Basic challenge
+        ({"token_type_hint": "access_token"}, basic, 400),  # no token: invalid_request
+    ):
+        # the demo client may revoke its token (RFC 7009 §2.2: 200, no body) but not introspect: it holds
+        # no introspect permission (RFC 7662 §4: unauthorized_client)
+        case = operation.Case(body=body, media_type="application/x-www-form-urlencoded", headers=headers)
+        response = case.call(base_url=url, timeout=TIMEOUT)
+        assert response.status_code == status, response.text
+        case.validate_response(response, checks=CONFORMANCE, headers=headers)
