@@ -15,12 +15,16 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .mutant_diff import MutantsModule, is_message_text
 from .throwaway_copy import copy_checkout, remove
 
 CONFIG_FILE = Path(__file__).with_name("config.toml")
 PACKAGES = {"partnerauth": "layers/partnerauth/partnerauth", "authorizer": "functions/authorizer/authorizer"}
 ALSO_COPY = ("functions", "layers", "local", "events", "examples", "tools", "template.yaml")
 DETECTED = frozenset({"killed", "timeout", "caught by type check"})
+# Survivors that changed only the text of an exception's message (mutant_diff.is_message_text): what a
+# rejection means is its type, its Reason and its fault, which tests check; the text is for people.
+MESSAGE_TEXT = "the text of an exception's message: callers and tests see its type, Reason and fault"
 _RESULT = re.compile(r"^\s*(\S+): (.+)$")
 
 
@@ -33,16 +37,26 @@ class Group:
 
 @dataclass(frozen=True)
 class Accepted:
-    module: str
-    mutated: str
-    reason: str
+    """Survivors accepted for one reason: in ``module`` (and, when given, in ``function``), whose
+    mutated lines are one of ``mutated`` (exactly; an entry ending in "*" is a prefix)."""
 
-    def matches(self, module: str, mutated: str) -> bool:
-        if module != self.module:
+    module: str
+    mutated: tuple[str, ...]
+    reason: str
+    function: str = ""
+
+    def matches(self, module: str, mutated: str, function: str = "") -> bool:
+        if module != self.module or (self.function and function != self.function):
             return False
-        if self.mutated.endswith("*"):
-            return mutated.startswith(self.mutated[:-1])
-        return mutated == self.mutated
+        return any(
+            mutated.startswith(text[:-1]) if text.endswith("*") else mutated == text for text in self.mutated
+        )
+
+
+def function_of(mutant: str) -> str:
+    """The mutated function's name: ``pkg.mod.xǁClassǁname__mutmut_3`` -> ``name``, ``x_name`` -> ``name``."""
+    function = mutant.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+    return function.rsplit("ǁ", 1)[-1] if "ǁ" in function else function.removeprefix("x_")
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,10 @@ class Config:
     accepted: tuple[Accepted, ...]
 
 
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
 def load(path: Path = CONFIG_FILE) -> Config:
     document = tomllib.loads(path.read_text(encoding="utf-8"))
     return Config(
@@ -82,7 +100,12 @@ def load(path: Path = CONFIG_FILE) -> Config:
             for entry in document["group"]
         ),
         accepted=tuple(
-            Accepted(entry["module"], entry["mutated"].strip(), entry["reason"])
+            Accepted(
+                entry["module"],
+                tuple(text.strip() for text in _as_list(entry["mutated"])),
+                entry["reason"],
+                entry.get("function", ""),
+            )
             for entry in document.get("accepted", ())
         ),
     )
@@ -133,13 +156,21 @@ def run_group(group: Group, config: Config, *, max_children: int, keep: bool = F
             match = _RESULT.match(line)
             if match and "__mutmut_" in match.group(1):
                 result.statuses[match.group(1)] = match.group(2).strip()
+        modules: dict[str, MutantsModule] = {}
         for name, status in sorted(result.statuses.items()):
             if status in DETECTED:
                 continue
-            diff = _mutmut(tree, "show", name).stdout
-            mutated = mutated_lines(diff)
             module = name.split(".x")[0]
-            reason = next((a.reason for a in config.accepted if a.matches(module, mutated)), "")
+            if module not in modules:
+                modules[module] = MutantsModule(tree / "mutants" / (module.replace(".", "/") + ".py"))
+            diff = modules[module].diff(name)
+            mutated = mutated_lines(diff)
+            change = modules[module].change(name)
+            if change is not None and is_message_text(change):
+                reason = MESSAGE_TEXT
+            else:
+                function = function_of(name)
+                reason = next((a.reason for a in config.accepted if a.matches(module, mutated, function)), "")
             result.survivors.append(Survivor(name, status, diff, mutated, reason))
     finally:
         if keep:
