@@ -80,6 +80,17 @@ def test_the_openid_configuration_is_the_rfc8414_metadata_at_the_issuers_path(st
     assert not PROVIDER_ONLY & discovered.keys()  # nothing claimed that we do not do
     assert "openid" not in discovered["scopes_supported"]
     assert discovered["response_types_supported"] == []
+    # RFC 8414 §2: revocation (RFC 7009) and introspection (RFC 7662), with the token endpoint's client auth
+    for endpoint, path in (("revocation", "/oauth2/revoke"), ("introspection", "/oauth2/introspect")):
+        assert discovered[f"{endpoint}_endpoint"] == issuer + path
+        assert (
+            discovered[f"{endpoint}_endpoint_auth_methods_supported"]
+            == discovered["token_endpoint_auth_methods_supported"]
+        )
+        assert (
+            discovered[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+            == discovered["token_endpoint_auth_signing_alg_values_supported"]
+        )
 
 
 def npm_install(folder: Path) -> None:
@@ -131,6 +142,17 @@ def test_openid_client_discovers_our_issuer_gets_a_token_and_calls_the_api(
     assert result["scope"] == "orders:read"
     # the token opens the route its scope covers, and only that (RFC 6750 §3.1: 403 elsewhere)
     assert (result["covered"], result["uncovered"]) == (200, 403)
+    # RFC 8414 §2: the RFC 7009 and RFC 7662 endpoints are discovered and spoken to by the library's own calls
+    issuer = issuer_of(stack)
+    assert (result["revocation_endpoint"], result["introspection_endpoint"]) == (
+        f"{issuer}/oauth2/revoke",
+        f"{issuer}/oauth2/introspect",
+    )
+    assert result["introspection"] == {
+        "error": "unauthorized_client"
+    }  # no introspect permission (RFC 7662 §4)
+    assert result["revoked"] is True
     requests_made = stack.output()[len(before) :]
     assert "GET /.well-known/openid-configuration 200" in requests_made  # its default: OIDC discovery
+    assert "POST /oauth2/revoke 200" in requests_made
     assert "oauth-authorization-server" not in requests_made
