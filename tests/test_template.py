@@ -272,10 +272,11 @@ def test_each_function_gets_only_the_data_access_it_needs(cfn_template: Template
     assert policy_templates(cfn_template, "TokenFunction") == {
         ("AWSSecretsManagerGetSecretValuePolicy", "ClientSecretPepper"),
     }
-    # Reads of clients and keys, one item at a time; the failure counters are written. The exact actions are
-    # the ones the code calls (tests/template/test_token_policy.py records them).
+    # Reads of clients and keys by key (a client with its failure record in one BatchGetItem, issue 16);
+    # the failure and issued-token counters are written. The exact actions are the ones the code calls
+    # (tests/template/test_token_policy.py records them).
     token_tables = statement_resources(cfn_template, "TokenFunction")
-    assert token_tables["ClientsTable"] == {"dynamodb:GetItem"}
+    assert token_tables["ClientsTable"] == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
     assert token_tables["SigningKeysTable"] == {"dynamodb:GetItem"}
     # private_key_jwt replay records: a (conditional) PutItem, never a read, update or delete
     assert token_tables["ClientAssertionsTable"] == {"dynamodb:PutItem"}

@@ -96,7 +96,7 @@ class Step:
     """One DynamoDB call of a token request: how a request gets there, and its answer without faults."""
 
     operation: str
-    table: str  # logical id
+    table: str | None  # logical id; None for a batch (it names its tables in RequestItems)
     principal: str  # whose request reaches the call
     prepare: Callable[[TokenWorld], None]
     normal_status: int
@@ -124,9 +124,12 @@ def _cold_key_cache(world: TokenWorld) -> None:
     world.fresh_grant()
 
 
+def _key(params: dict[str, Any]) -> str:
+    return str(params.get("Key", {}).get("client_id", {}).get("S"))
+
+
 STEPS = {
-    "throttle read": Step("GetItem", "AuthAttemptsTable", "valid", _nothing, 200),
-    "client read": Step("GetItem", "ClientsTable", "valid", _nothing, 200),
+    "client and failure record read": Step("BatchGetItem", None, "valid", _nothing, 200),
     "key head read": Step(
         "GetItem", "SigningKeysTable", "valid", _nothing, 200, where=lambda p: _kid(p) == HEAD
     ),
@@ -134,7 +137,10 @@ STEPS = {
         "GetItem", "SigningKeysTable", "valid", _cold_key_cache, 200, lambda p: _kid(p) != HEAD
     ),
     "failure count": Step("UpdateItem", "AuthAttemptsTable", "wrong", _nothing, 401),
-    "stale count replaced": Step("PutItem", "AuthAttemptsTable", "wrong", _stale_attempts_item, 401),
+    "stale count replaced": Step("UpdateItem", "AuthAttemptsTable", "wrong", _stale_attempts_item, 401),
+    "issued token count": Step(
+        "UpdateItem", "AuthAttemptsTable", "valid", _nothing, 200, lambda p: _key(p).startswith("issued ")
+    ),
     "count cleared on success": Step("DeleteItem", "AuthAttemptsTable", "valid", _one_failure, 200),
 }
 DYNAMODB_ERRORS: dict[str, dict[str, Any]] = {
@@ -168,7 +174,8 @@ def test_a_dynamodb_fault_at_any_call_of_a_token_request_is_503_and_loses_nothin
         step.prepare(world)
         before = world.snapshot()
         injected = dynamodb_faults.injected
-        dynamodb_faults.fail(step.operation, table=world.tables[step.table], where=step.where, **error)
+        table = world.tables[step.table] if step.table else None
+        dynamodb_faults.fail(step.operation, table=table, where=step.where, **error)
         reply = token_request(world, step.principal)
         dynamodb_faults.clear()
         wrong += [f"{case}: {problem}" for problem in unavailable_problems(reply)]

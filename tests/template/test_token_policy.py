@@ -171,9 +171,10 @@ def test_token_role_allows_exactly_the_dynamodb_calls_the_token_function_makes(
     wrong = basic(partner.client.client_id, partner.secret + "x")
     signed = assertion_form(keyed_partner(tables, dynamodb_client))
     aws_calls.start()
-    # When the function runs every path that touches a table: a failure over the stale counter (UpdateItem
-    # refused, PutItem instead), a success clearing the count (DeleteItem), a token with nothing to clear, a
-    # second failure (UpdateItem), an unknown client
+    # When the function runs every path that touches a table: a failure over the stale counter (one
+    # conditional UpdateItem replaces it), a success clearing the count (DeleteItem), a token with nothing to
+    # clear, a second failure (UpdateItem), an unknown client; each reads its client and failure record in
+    # one BatchGetItem, and each token is counted (the issuance limit's UpdateItem)
     assert endpoint.post(grant, headers=(*FORM, wrong)).status == 401
     assert endpoint.post(grant, headers=(*FORM, right)).status == 200
     assert endpoint.post(grant, headers=(*FORM, right)).status == 200
@@ -198,9 +199,9 @@ def test_token_role_allows_exactly_the_dynamodb_calls_the_token_function_makes(
     # Then the role allows on each table exactly the actions called on it
     called = dynamodb_actions(aws_calls.calls, tables)
     assert called["AuthAttemptsTable"] == {
+        "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
-        "dynamodb:PutItem",
         "dynamodb:DeleteItem",
-    }  # fmt: skip - the scenario did reach every path of the failure counter
+    }  # fmt: skip - the scenario did reach every path of the failure counter and the issuance limit
     assert called == granted_dynamodb_actions(translated_template, "TokenFunctionRole")

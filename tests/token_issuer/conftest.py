@@ -96,7 +96,8 @@ class RecordingClient:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            table = str(kwargs.get("TableName", ""))
+            # a batch (BatchGetItem) is recorded once, under the names of all its tables joined by a space
+            table = str(kwargs.get("TableName", "")) or " ".join(sorted(kwargs.get("RequestItems", {})))
             self.calls.append((name, table))
             fault = self.faults.get((name, table)) or self.faults.get((name, None))
             if fault is not None:

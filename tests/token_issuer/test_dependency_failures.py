@@ -35,37 +35,40 @@ def assert_unavailable(reply: Reply) -> None:
     assert b"Traceback" not in reply.body
 
 
+BOTH = ("ClientsTable", "AuthAttemptsTable")  # the one BatchGetItem reads a client and its failure record
+
+
 @pytest.mark.parametrize(
     ("operation", "table", "error"),
     [
-        ("get_item", "ClientsTable", aws_error("ProvisionedThroughputExceededException")),
-        ("get_item", "ClientsTable", aws_error("ThrottlingException")),
-        ("get_item", "ClientsTable", aws_error("InternalServerError", status=500)),
-        ("get_item", "ClientsTable", aws_error("ServiceUnavailable", status=503)),
-        ("get_item", "AuthAttemptsTable", aws_error("RequestLimitExceeded")),
+        ("batch_get_item", BOTH, aws_error("ProvisionedThroughputExceededException", "BatchGetItem")),
+        ("batch_get_item", BOTH, aws_error("ThrottlingException", "BatchGetItem")),
+        ("batch_get_item", BOTH, aws_error("InternalServerError", "BatchGetItem", status=500)),
+        ("batch_get_item", BOTH, aws_error("ServiceUnavailable", "BatchGetItem", status=503)),
+        ("batch_get_item", BOTH, aws_error("RequestLimitExceeded", "BatchGetItem")),
         (
-            "get_item",
-            "ClientsTable",
+            "batch_get_item",
+            BOTH,
             EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
         ),
         (
-            "get_item",
-            "ClientsTable",
+            "batch_get_item",
+            BOTH,
             ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
         ),
-        ("get_item", "SigningKeysTable", aws_error("ProvisionedThroughputExceededException")),
+        ("get_item", ("SigningKeysTable",), aws_error("ProvisionedThroughputExceededException")),
     ],
 )
 def test_dynamodb_failures_are_503(
     operation: str,
-    table: str,
+    table: tuple[str, ...],
     error: Exception,
     token_endpoint: Endpoint,
     recording_dynamodb: RecordingClient,
     partner: IssuedSecret,
     tables: dict[str, str],
 ) -> None:
-    recording_dynamodb.fail(operation, error, tables[table])
+    recording_dynamodb.fail(operation, error, " ".join(sorted(tables[name] for name in table)))
     assert_unavailable(request(token_endpoint, partner))
 
 

@@ -7,6 +7,8 @@ authenticate clients the same way, through one :class:`ClientAuthenticator`:
   (``private_key_jwt``, RFC 7523 §2.2; the presented id is its ``iss``, which must equal a ``client_id``
   sent in the body, RFC 7521 §4.2; an assertion that cannot be read names no id and is refused before
   any store work);
+* a secret's client item and the presented id's failure record are read in one ``BatchGetItem``
+  (:mod:`partnerauth.client_and_attempts`; issue 16 item 5), after the secret's HMAC, whatever the id;
 * the throttle for the presented id (:mod:`partnerauth.auth_throttle`): a valid credential always
   passes (issue 14 item 6: no lockout by strangers); a failure is 429 while a delay is open, else counted;
 * every failure is the same ``invalid_client`` answer (RFC 6749 §5.2); why it failed goes to the log only.
@@ -18,6 +20,7 @@ import hashlib
 
 from partnerauth.assertion_authentication import AssertionAuthenticator
 from partnerauth.auth_throttle import AuthThrottle
+from partnerauth.client_and_attempts import ClientAndAttemptsReader
 from partnerauth.client_assertion import (
     AssertionFailure,
     AssertionRejected,
@@ -37,10 +40,12 @@ class ClientAuthenticator:
         self,
         registry: ClientRegistry,
         throttle: AuthThrottle,
+        reader: ClientAndAttemptsReader,
         assertions: AssertionAuthenticator | None = None,
     ) -> None:
         self._registry = registry
         self._throttle = throttle
+        self._reader = reader
         self._assertions = assertions
 
     def authenticate(self, credentials: ClientCredentials | AssertionCredentials, issuer: str) -> Client:
@@ -51,10 +56,15 @@ class ClientAuthenticator:
 
     def _authenticate_secret(self, presented: ClientCredentials) -> Client:
         """The registry, then the throttle: a valid secret always passes (issue 14 item 6); a failure is
-        429 while a delay is open (not written), else counted; every failure is answered alike."""
-        state = self._throttle.look(presented.client_id)
+        429 while a delay is open (not written), else counted; every failure is answered alike.
+
+        Same work on every path: the HMAC before the read, one ``BatchGetItem`` for the client item and
+        the failure record (issue 16 item 5), the same comparisons for a known and an unknown id."""
+        digest = self._registry.presented_digest(presented.secret)
+        read = self._reader.read(presented.client_id)
+        state = read.attempts
         try:
-            client = self._registry.authenticate(presented.client_id, presented.secret)
+            client = self._registry.authenticate_item(read.client_item, digest)
         except ClientAuthenticationFailed as failure:
             self._throttle.refuse(presented.client_id, state)
             raise InvalidClient(

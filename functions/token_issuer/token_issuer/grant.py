@@ -8,7 +8,9 @@ Order of checks (each a §5.2 error):
 3. the client is registered for this grant (RFC 7591 ``grant_types``), else ``unauthorized_client``;
 4. ``scope`` is well-formed (RFC 6749 §3.3) and within the client's scopes, else ``invalid_scope``;
    omitted, it defaults to all of the client's scopes (§3.3 allows a pre-defined default);
-5. ``resource`` (RFC 8707) / ``audience`` is one of the client's audiences, else ``invalid_target``.
+5. ``resource`` (RFC 8707) / ``audience`` is one of the client's audiences, else ``invalid_target``;
+6. the client's token issuance limit (issue 15 item 2, :mod:`partnerauth.token_rate`): 429 with
+   ``Retry-After`` over it; counted only for a token that is then signed.
 
 No refresh token is issued (RFC 6749 §4.4.3): the client simply asks again.
 """
@@ -25,6 +27,7 @@ from partnerauth.access_token import AccessTokenRequest, IssuedToken, sign_acces
 from partnerauth.assertion_authentication import AssertionAuthenticator
 from partnerauth.assertion_replay import AssertionReplayGuard
 from partnerauth.auth_throttle import AuthThrottle
+from partnerauth.client_and_attempts import ClientAndAttemptsReader
 from partnerauth.client_assertion import AssertionRules
 from partnerauth.client_registry import CLIENT_CREDENTIALS, Client, ClientRegistry
 from partnerauth.client_secrets import Hasher, LazySecretHasher
@@ -33,10 +36,12 @@ from partnerauth.jwks_fetch import HttpJwksFetcher
 from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey
 from partnerauth.resource_indicator import is_resource_indicator
+from partnerauth.token_rate import TokenRateLimiter
+from partnerauth.usage_plans import token_rate
 
 from .client_authentication import ClientAuthenticator
 from .oauth_errors import InvalidScope, InvalidTarget, UnauthorizedClient, UnsupportedGrantType
-from .settings import TokenSettings
+from .settings import DEFAULT_TOKEN_RATE, TokenSettings
 from .signing_key_cache import DEFAULT_TTL, CachedSigningKey
 from .token_request import TokenRequest
 
@@ -53,6 +58,7 @@ class SigningKeySource(Protocol):
 class GrantPolicy:
     max_token_lifetime: int
     default_audience: str | None = None
+    default_token_rate: int = DEFAULT_TOKEN_RATE  # tokens per minute of a client without a plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +97,12 @@ class ClientCredentialsGrant:
         authenticator: ClientAuthenticator,
         signing_keys: SigningKeySource,
         policy: GrantPolicy,
+        token_rate: TokenRateLimiter,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.authenticator = authenticator  # shared with revocation and introspection (same rules)
         self._signing_keys = signing_keys
+        self._token_rate = token_rate
         self._policy = policy
         self._clock = clock
 
@@ -110,6 +118,9 @@ class ClientCredentialsGrant:
         audience = self._audience(client, request)
         lifetime = min(client.token_lifetime, self._policy.max_token_lifetime)
         key = self._signing_keys.current_signing_key()
+        # Counted last, just before signing (which cannot fail): only tokens actually issued count, and
+        # no token is issued uncounted (a DynamoDB failure here is the endpoint's 503).
+        self._token_rate.count(client.client_id, token_rate(client.plan, self._policy.default_token_rate))
         issued = sign_access_token(
             key,
             AccessTokenRequest(
@@ -174,6 +185,7 @@ def build_grant(
         max_token_lifetime=settings.max_token_lifetime,
     )
     throttle = AuthThrottle(settings.auth_attempts_table, dynamodb, clock=clock)
+    reader = ClientAndAttemptsReader(registry, throttle, dynamodb)
     key_store = KeyStore(
         settings.signing_keys_table, dynamodb, kms_client=kms, kms_key_id=settings.kms_key_id, clock=clock
     )
@@ -187,10 +199,13 @@ def build_grant(
             clock,
         )
     return ClientCredentialsGrant(
-        ClientAuthenticator(registry, throttle, assertions),
+        ClientAuthenticator(registry, throttle, reader, assertions),
         CachedSigningKey(key_store, ttl=key_cache_ttl, clock=clock),
         GrantPolicy(
-            max_token_lifetime=settings.max_token_lifetime, default_audience=settings.default_audience
+            max_token_lifetime=settings.max_token_lifetime,
+            default_audience=settings.default_audience,
+            default_token_rate=settings.token_rate_per_minute,
         ),
+        TokenRateLimiter(settings.auth_attempts_table, dynamodb, clock=clock),
         clock,
     )

@@ -15,7 +15,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from partnerauth.auth_throttle import ClientThrottled
+from partnerauth.client_and_attempts import ClientReadUnavailable
 from partnerauth.errors import KeyStoreError
+from partnerauth.token_rate import TokenRateExceeded
 
 JSON = "application/json;charset=UTF-8"
 NO_STORE: dict[str, str] = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
@@ -103,6 +105,28 @@ class TooManyAttempts(OAuthError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class TooManyTokens(OAuthError):
+    """The client's token issuance limit (issue 15 item 2; :mod:`partnerauth.token_rate`): 429 with
+    ``Retry-After``, the seconds to the next window (RFC 6585 §4, RFC 9110 §10.2.3).
+
+    The code is ``temporarily_unavailable``: none of RFC 6749 §5.2's codes fits a client that authenticated
+    and asked correctly, and the ones a client library acts on would mislead it (``invalid_client`` makes it
+    doubt its credentials; ``slow_down`` is RFC 8628 §3.5's device-flow polling answer, meaningless here).
+    ``temporarily_unavailable`` is OAuth's registered code for "retry later" (RFC 6749 §4.1.2.1), the one this
+    endpoint already sends with 503, so a client retries both the same way; the 429 status and the
+    description tell them apart.  docs/token-endpoint.md, "Token issuance limit"."""
+
+    error = "temporarily_unavailable"
+    status = 429
+
+    def __init__(self, retry_after: int, **log_fields: Any) -> None:
+        super().__init__("too many tokens requested for this client; retry later", **log_fields)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class TemporarilyUnavailable(OAuthError):
     """A dependency (DynamoDB, KMS, Secrets Manager) failed: 503 with ``Retry-After``.  The code follows
     RFC 6749 §4.1.2.1 ``temporarily_unavailable``, the registry's code for exactly this condition."""
@@ -142,7 +166,11 @@ def as_oauth_error(error: Exception) -> OAuthError:
         return error
     if isinstance(error, ClientThrottled):
         return TooManyAttempts(error.retry_after, reason="throttled")
-    if isinstance(error, KeyStoreError | GetParameterError) or _is_aws_failure(error):
+    if isinstance(error, TokenRateExceeded):
+        return TooManyTokens(
+            error.retry_after, reason="token_rate", client_id=error.client_id, limit=error.limit
+        )
+    if isinstance(error, KeyStoreError | GetParameterError | ClientReadUnavailable) or _is_aws_failure(error):
         return TemporarilyUnavailable(dependency_error=type(error).__name__, aws_code=_aws_code(error))
     if isinstance(error, NotFoundError):
         return NotFound("no such endpoint")

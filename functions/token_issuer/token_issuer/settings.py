@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from partnerauth.client_assertion import DEFAULT_MAX_AGE, AssertionRules
 from partnerauth.errors import ConfigurationError
+from partnerauth.usage_plans import PLAN_TOKEN_RATES
 from partnerauth.verification import DEFAULT_LEEWAY
+
+DEFAULT_TOKEN_RATE = PLAN_TOKEN_RATES["bronze"]  # the template's TokenRatePerMinute default
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,8 @@ class TokenSettings:
     client_assertions_table: str | None = None
     client_assertion_max_age: int = DEFAULT_MAX_AGE  # optional CLIENT_ASSERTION_MAX_AGE (DESIGN.md)
     leeway: int = DEFAULT_LEEWAY
+    # issue 15 item 2: tokens per minute of a client without a plan (usage_plans.PLAN_TOKEN_RATES)
+    token_rate_per_minute: int = DEFAULT_TOKEN_RATE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TokenSettings:
@@ -53,6 +58,9 @@ class TokenSettings:
             AssertionRules(max_age=max_age, leeway=leeway)  # refused at cold start, never per request
         except ValueError as error:
             raise ConfigurationError(f"CLIENT_ASSERTION_MAX_AGE / LEEWAY: {error}") from None
+        token_rate = whole("TOKEN_RATE_PER_MINUTE", DEFAULT_TOKEN_RATE)
+        if token_rate < 1:
+            raise ConfigurationError("TOKEN_RATE_PER_MINUTE must be at least 1")
         return cls(
             clients_table=required("CLIENTS_TABLE"),
             signing_keys_table=required("SIGNING_KEYS_TABLE"),
@@ -65,4 +73,5 @@ class TokenSettings:
             client_assertions_table=required("CLIENT_ASSERTIONS_TABLE"),
             client_assertion_max_age=max_age,
             leeway=leeway,
+            token_rate_per_minute=token_rate,
         )

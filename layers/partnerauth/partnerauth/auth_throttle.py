@@ -5,15 +5,22 @@ Policy (documented in docs/token-endpoint.md):
 * The first :attr:`ThrottlePolicy.free_failures` consecutive failures cost nothing.
 * After that, each failure opens a delay: ``base_delay * 2**(failures - free_failures)``
   seconds, capped at ``max_delay``.  During the delay a *failed* attempt for that id is
-  answered 429 (``Retry-After``) and **not written**: a flood costs one write per delay.
+  answered 429 (``Retry-After``) and **not written**: a flood costs one counted write per delay.
 * **A valid credential is never refused by the throttle** (issue 14 item 6): the credential
   is checked during a delay too, and a good one gets its token.  The client id is public (it
   is in every token), so a throttle that refused the right secret let any stranger lock a
   partner out; and 256-bit secrets leave guessing nothing to slow down.
-* A success clears the counter when no delay is open (while one is, clearing it would hand a
-  flood five more free writes).  Without a success, the counter is forgotten ``reset_after``
-  seconds after the last failure (the item's TTL ``expires_at``; items that DynamoDB has not
-  yet deleted are treated as gone once expired).
+* **One try per delay, under concurrency too** (issue 19 item 5).  A failure is counted by one
+  conditional ``UpdateItem`` that compares and sets: it writes ``failures = n + 1`` only if the stored
+  count is still the ``n`` this attempt read (or there is no live item).  Of concurrent failures that read
+  the same state, exactly one is counted; DynamoDB hands the others the item as it now is
+  (``ReturnValuesOnConditionCheckFailure``), and while the winner's delay is open they are answered 429
+  without another write.  Before the delay opens (the free failures) a loser simply counts on top.
+* A success clears the counter when no delay is open (while one is, clearing it would hand a flood
+  five more free writes), and only if the count is still the one it read.  Without a success, the counter
+  is forgotten ``reset_after`` seconds after the last failure (the item's TTL ``expires_at``; items that
+  DynamoDB has not yet deleted are treated as gone once expired, and the next count replaces them in the
+  same conditional write).
 
 The counter is keyed by the id *as presented*, whether or not such a client exists, so
 throttling says nothing about which ids are registered.  Secrets are 256-bit random
@@ -25,13 +32,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from .errors import ConfigurationError, PartnerAuthError
 
 Clock = Callable[[], float]
+
+PROJECTION: Final = "failures, last_failure_at, expires_at"  # what a reader of the record needs
+MAX_CONTENDED_WRITES: Final = 16  # record_failure's bound on lost compare-and-set writes
 
 
 class ClientThrottled(PartnerAuthError):
@@ -75,9 +85,10 @@ class AttemptState:
 class AuthThrottle:
     """Reads and updates the failure counter of one presented client id.
 
-    Every call does a fixed amount of work regardless of whether the client exists:
-    :meth:`check` one consistent ``GetItem``; :meth:`record_failure` one ``UpdateItem``
-    (plus a ``PutItem`` only when a stale item has to be replaced).
+    Every call does a fixed amount of work regardless of whether the client exists: :meth:`look` one
+    consistent ``GetItem`` (the token endpoint reads the record in its one ``BatchGetItem`` instead, with
+    :attr:`table_name`, :meth:`item_key`, :data:`PROJECTION` and :meth:`state_of`); :meth:`refuse` at most
+    one conditional ``UpdateItem`` per counted failure and none while a delay is open.
     """
 
     def __init__(
@@ -92,6 +103,14 @@ class AuthThrottle:
         self.policy = policy or ThrottlePolicy()
         self._clock = clock
 
+    @property
+    def table_name(self) -> str:
+        return self._table
+
+    @staticmethod
+    def item_key(client_id: str) -> dict[str, Any]:
+        return {"client_id": {"S": client_id}}
+
     def check(self, client_id: str) -> AttemptState:
         """The live state for ``client_id``; :class:`ClientThrottled` while a delay is open."""
         state = self.look(client_id)
@@ -101,14 +120,17 @@ class AuthThrottle:
 
     def look(self, client_id: str) -> AttemptState:
         """The live state for ``client_id`` (one consistent ``GetItem``), with the open delay if any."""
-        now = self._clock()
         response = self._dynamodb.get_item(
             TableName=self._table,
-            Key={"client_id": {"S": client_id}},
+            Key=self.item_key(client_id),
             ConsistentRead=True,
-            ProjectionExpression="failures, last_failure_at, expires_at",
+            ProjectionExpression=PROJECTION,
         )
-        item = response.get("Item")
+        return self.state_of(response.get("Item"))
+
+    def state_of(self, item: Mapping[str, Any] | None) -> AttemptState:
+        """The state a stored record (or its absence) means now, with the open delay if any."""
+        now = self._clock()
         if not item or float(item.get("expires_at", {}).get("N", "0")) <= now:
             return AttemptState()
         failures = int(item.get("failures", {}).get("N", "0"))
@@ -119,48 +141,71 @@ class AuthThrottle:
         return AttemptState(failures, last_failure_at, max(1, open_for) if open_for else 0)
 
     def refuse(self, client_id: str, state: AttemptState) -> None:
-        """After a failed attempt: :class:`ClientThrottled` (nothing written) while a delay is open,
-        else count the failure (one write)."""
-        if state.retry_after:
-            raise ClientThrottled(state.retry_after)
-        self.record_failure(client_id)
+        """After a failed attempt that read ``state``: :class:`ClientThrottled` (nothing written) while a
+        delay is open, else claim the try by counting the failure (one conditional write).  An attempt that
+        loses the claim to a concurrent one is answered by the state that one stored: 429 once its delay is
+        open; during the free failures it counts on top (bounded: each loss is another attempt's count)."""
+        for _ in range(self.policy.free_failures + 1):
+            if state.retry_after:
+                raise ClientThrottled(state.retry_after)
+            stored = self._count(client_id, state)
+            if stored is None:
+                return
+            state = stored
+        # Still contended after every free failure was taken by others: refuse, write nothing more.
+        raise ClientThrottled(state.retry_after or self.policy.base_delay)
 
     def record_failure(self, client_id: str) -> int:
-        """Count one failure; the new count."""
-        now = self._clock()
-        values = {
-            ":one": {"N": "1"},
-            ":now": {"N": _number(now)},
-            ":exp": {"N": str(math.ceil(now + self.policy.reset_after))},
-        }
-        try:
-            response = self._dynamodb.update_item(
-                TableName=self._table,
-                Key={"client_id": {"S": client_id}},
-                UpdateExpression="ADD failures :one SET last_failure_at = :now, expires_at = :exp",
-                ConditionExpression="attribute_not_exists(client_id) OR expires_at > :now",
-                ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_NEW",
-            )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
-            # An expired item DynamoDB has not deleted yet: start a fresh count.
-            self._dynamodb.put_item(
-                TableName=self._table,
-                Item={
-                    "client_id": {"S": client_id},
-                    "failures": {"N": "1"},
-                    "last_failure_at": values[":now"],
-                    "expires_at": values[":exp"],
-                },
-            )
-            return 1
-        return int(response["Attributes"]["failures"]["N"])
+        """Count one failure whatever the delay (tests and tools build a history with it); the new count."""
+        state = self.look(client_id)
+        for _ in range(MAX_CONTENDED_WRITES):
+            stored = self._count(client_id, state)
+            if stored is None:
+                return state.failures + 1
+            state = stored
+        raise ClientThrottled(state.retry_after or self.policy.base_delay)
 
     def record_success(self, client_id: str, state: AttemptState) -> None:
         """Clear the counter after a successful authentication (no write when there was none, nor
-        while a delay is open: a flood must not get its free failures back from the partner's success)."""
+        while a delay is open: a flood must not get its free failures back from the partner's success),
+        and only if it still holds the count read (else a concurrent failure counted: leave it)."""
         if state.failures and not state.retry_after:
-            self._dynamodb.delete_item(TableName=self._table, Key={"client_id": {"S": client_id}})
+            try:
+                self._dynamodb.delete_item(
+                    TableName=self._table,
+                    Key=self.item_key(client_id),
+                    ConditionExpression="failures = :seen",
+                    ExpressionAttributeValues={":seen": {"N": str(state.failures)}},
+                )
+            except self._dynamodb.exceptions.ConditionalCheckFailedException:
+                return
+
+    def _count(self, client_id: str, seen: AttemptState) -> AttemptState | None:
+        """Compare and set: store ``seen.failures + 1`` if the stored count is still ``seen.failures``
+        (no live item when that is 0).  ``None`` when counted, else the state now stored."""
+        now = self._clock()
+        values = {
+            ":seen": {"N": str(seen.failures)},
+            ":next": {"N": str(seen.failures + 1)},
+            ":now": {"N": _number(now)},
+            ":exp": {"N": str(math.ceil(now + self.policy.reset_after))},
+        }
+        if seen.failures:
+            condition = "failures = :seen AND expires_at > :now"
+        else:  # nothing live was read: absent, expired (not yet swept by TTL), or a count of zero
+            condition = "attribute_not_exists(failures) OR expires_at <= :now OR failures = :seen"
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key=self.item_key(client_id),
+                UpdateExpression="SET failures = :next, last_failure_at = :now, expires_at = :exp",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException as lost:
+            return self.state_of(lost.response.get("Item"))
+        return None
 
 
 def _number(value: float) -> str:

@@ -27,8 +27,22 @@ from .errors import PartnerAuthError
 PLANS: Final = ("bronze", "silver", "gold")
 """The tiers the template declares (one ``AWS::ApiGateway::UsagePlan`` each), smallest first."""
 DEFAULT_PLAN: Final = "bronze"
+PLAN_TOKEN_RATES: Final[Mapping[str, int]] = {"bronze": 60, "silver": 300, "gold": 1200}
+"""Access tokens a client of each plan may be issued per minute (issue 15 item 2; :mod:`.token_rate`).
+
+A partner that behaves needs one token per instance per lifetime (renewed at 80%: one every 48 minutes for
+an hour's token), so even bronze's 60 lets 60 instances of one partner start in the same minute.  The rates
+are ``1, 5, 20`` per second against the token route's stage limit of 25 per second (template.yaml): no single
+partner, not even gold, can take the whole token endpoint from the others.  A client without a plan gets the
+template's ``TokenRatePerMinute``."""
 KEY_VALUE_PREFIX: Final = "pauk_"  # 5 + 43 characters: within API Gateway's 20..128 for imported key values
 MAX_PAGE: Final = 500
+
+
+def token_rate(plan: str | None, default: int) -> int:
+    """Tokens per minute for a client whose stored plan is ``plan``; ``default`` without one (or with a plan
+    name this version does not know: a newer admin CLI's tier is not a reason to refuse tokens)."""
+    return PLAN_TOKEN_RATES.get(plan, default) if plan is not None else default
 
 
 def usage_key_value(namespace: str, client_id: str) -> str:
