@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authorizer import decision as decision_module
 from authorizer.decision import Authorizer, Outcome, Problem, Rejected, bearer_token
 
 from .conftest import TokenFactory, request_event, token_event
@@ -68,3 +69,37 @@ def test_a_valid_token_after_any_spelling_of_the_scheme_is_allowed(
     # RFC 9110 §11.1: the scheme is case-insensitive.
     for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
         assert authorizer.decide(token_event(f"{scheme} {token()}")).outcome is Outcome.ALLOW
+
+
+# -- one Authorization header (RFC 9110 §5.1: field names are case-insensitive) -------------------------
+def header_rule(headers: object, multi_value_headers: object) -> object:
+    """The rule, spelled out: every spelling of the name counts; more than one value is refused."""
+    if headers is not None and not isinstance(headers, dict):
+        return Problem.INVALID_EVENT
+    found = [v for k, v in (headers or {}).items() if isinstance(k, str) and k.lower() == "authorization"]
+    if isinstance(multi_value_headers, dict):
+        for key, values in multi_value_headers.items():
+            named = isinstance(key, str) and key.lower() == "authorization"
+            if named and (not isinstance(values, list) or len(values) != 1):
+                return Problem.INVALID_AUTHORIZATION
+    if len(found) > 1:
+        return Problem.INVALID_AUTHORIZATION
+    return found[0] if found else None
+
+
+names = st.sampled_from(
+    ["Authorization", "authorization", "AUTHORIZATION", "Host", "authorizations", 7, None]
+)
+header_values = st.one_of(st.text(max_size=3), st.lists(st.text(max_size=3), max_size=2), st.none())
+header_maps = st.one_of(st.none(), st.dictionaries(names, header_values, max_size=5), st.just("headers"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(headers=header_maps, multi_value_headers=header_maps)
+def test_the_authorization_header_is_read_by_the_rule(headers: object, multi_value_headers: object) -> None:
+    expected = header_rule(headers, multi_value_headers)
+    try:
+        found = decision_module._single_header(headers, multi_value_headers, "authorization")
+    except Rejected as rejection:
+        found = rejection.reason
+    assert found == expected

@@ -492,22 +492,32 @@ def bearer_token(value: object) -> str:
 
 def _single_header(headers: object, multi_value_headers: object, name: str) -> object:
     """The one value of header ``name`` (case-insensitive, RFC 9110 §5.1); a repeated header is refused."""
-    values: list[object] = []
+    value: object = None
     if isinstance(headers, dict):
-        values.extend(value for key, value in headers.items() if isinstance(key, str) and key.lower() == name)
+        names = _lowered_names(headers)
+        count = names.count(name)
+        if count > 1:
+            raise Rejected(Problem.INVALID_AUTHORIZATION)
+        if count == 1:
+            value = list(headers.values())[names.index(name)]
     elif headers is not None:
         raise Rejected(Problem.INVALID_EVENT)
     if isinstance(multi_value_headers, dict):
-        for key, value in multi_value_headers.items():
-            if (
-                isinstance(key, str)
-                and key.lower() == name
-                and (not isinstance(value, list) or len(value) != 1)
-            ):
-                raise Rejected(Problem.INVALID_AUTHORIZATION)
-    if len(values) > 1:
-        raise Rejected(Problem.INVALID_AUTHORIZATION)
-    return values[0] if values else None
+        names = _lowered_names(multi_value_headers)
+        if name in names:
+            for lowered, values in zip(names, multi_value_headers.values(), strict=True):
+                if lowered == name and (not isinstance(values, list) or len(values) != 1):
+                    raise Rejected(Problem.INVALID_AUTHORIZATION)
+    return value
+
+
+def _lowered_names(headers: dict[Any, Any]) -> list[str | None]:
+    """The header names in lower case, in order (``None`` for a name that is not a string): one pass in C
+    when every name is a string, as API Gateway's always are."""
+    try:
+        return list(map(str.lower, headers))
+    except TypeError:
+        return [key.lower() if isinstance(key, str) else None for key in headers]
 
 
 def _policy_document(
