@@ -4,10 +4,12 @@ Run with ``make bench`` (or ``python benchmarks/bench_authorizer.py``).
 
 (a) **Warm**, CPU per decision in interleaved rounds (``cpu_rounds``), end to end: ``lambda_handler`` on a
     REST TOKEN, a REST REQUEST and an HTTP API v2 event (``events/``, with a fresh RS256 token), plus the
-    ``json.dumps`` of its answer that the Lambda runtime makes.  Beside them: our verifier alone, the raw
-    signature check (the limit) and the blueprint authorizer (``blueprint_authorizer.py``: PyJWKClient +
-    ``jwt.decode`` + Powertools).  Targets (issue 16 item 3): TOKEN >= 0.50 of the limit; REQUEST and HTTP
-    API within 10 % of TOKEN.
+    JSON of its answer as the Lambda runtime writes it (``runtime_json``: awslambdaric's encoder on the
+    template's python3.13).  The authorizer is configured as the template deploys it: usage keys
+    (``USAGE_KEY_NAMESPACE``) and the revocation list (``REVOCATIONS_URI``, served from 127.0.0.1 with one
+    revoked client) included.  Beside them: our verifier alone, the raw signature check (the limit) and the
+    blueprint authorizer (``blueprint_authorizer.py``: PyJWKClient + ``jwt.decode`` + Powertools).  Targets
+    (issue 16 item 3): TOKEN >= 0.50 of the limit; REQUEST and HTTP API within 10 % of TOKEN.
 (b) **Cold**: a new interpreter imports the handler and makes its first decision (the JWK Set served from
     127.0.0.1 and fetched at import), ours against the blueprint, medians of interleaved runs; CPU time
     (user + system) and peak RSS from ``wait4``.  Target (item 4): CPU <= 1.0x the blueprint's, peak RSS no
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import re
 import statistics
 import subprocess
@@ -40,7 +43,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import callgrind
-from baselines import AUDIENCE, ISSUER, BenchToken, bench_token, raw_signature_check
+import cryptography
+from baselines import AUDIENCE, ISSUER, BenchToken, bench_token, pyjwt_version, raw_signature_check
 from cpu_rounds import interleave, microseconds, python_contender, ratio_text, verdict
 from offline_environment import ROOT, use_project_paths
 
@@ -64,16 +68,25 @@ LIMIT_TARGET, PATH_TARGET, COLD_TARGET = 0.50, 0.90, 1.0
 # venv, Lambda's runtime): BENCH_COLD_PYTHON=/path/to/python.
 COLD_PYTHON = os.environ.get("BENCH_COLD_PYTHON") or sys.executable
 PLACEHOLDER = "PLACEHOLDER.ACCESS.TOKEN"
+# One revoked client (not the bench token's): every decision looks its client and jti up, as deployed.
+REVOCATIONS = {
+    "revoked_clients": [{"client_id": "partner-9", "issued_before": 1_700_000_000, "until": 4_000_000_000}],
+    "revoked_tokens": [],
+}
+# awslambdaric's marshaller on python3.12+ (lambda_runtime_marshaller.Encoder): one encoder, ensure_ascii off.
+RUNTIME_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True)
 
 
 class JwksServer:
-    """Our JWK Set on 127.0.0.1 (the cold-start processes fetch it at import)."""
+    """Our JWK Set and revocation list on 127.0.0.1 (the cold-start processes fetch both at import)."""
 
     def __init__(self, document: dict[str, Any]) -> None:
-        body = json.dumps(document).encode()
+        jwks = json.dumps(document).encode()
+        revocations = json.dumps(REVOCATIONS).encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                body = revocations if self.path.endswith("/revocations.json") else jwks
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -92,6 +105,10 @@ class JwksServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host!s}:{port}/.well-known/jwks.json"
 
+    @property
+    def revocations_uri(self) -> str:
+        return self.jwks_uri.replace("/jwks.json", "/revocations.json")
+
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -102,6 +119,8 @@ def environment(jwks_uri: str) -> dict[str, str]:
         "ISSUER": ISSUER,
         "AUDIENCE": AUDIENCE,
         "JWKS_URI": jwks_uri,
+        "REVOCATIONS_URI": jwks_uri.replace("/jwks.json", "/revocations.json"),
+        "USAGE_KEY_NAMESPACE": "partnerauth-bench",
         "ALLOWED_ALGORITHMS": "RS256,ES256,EdDSA",
         "ROUTE_SCOPES": json.dumps(ROUTES),
         "POWERTOOLS_SERVICE_NAME": "partnerauth",
@@ -146,9 +165,14 @@ def quiet() -> Iterator[None]:
         yield
 
 
+def runtime_json(answer: dict[str, Any]) -> str:
+    """The JSON the Lambda runtime writes of a handler's answer."""
+    return RUNTIME_ENCODER.encode(answer)
+
+
 def decide(handler: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[str, Any]) -> str:
     """One decision as Lambda makes it: the handler, then the runtime's JSON of its answer."""
-    return json.dumps(handler(event, CONTEXT))
+    return runtime_json(handler(event, CONTEXT))
 
 
 def warm(sample: BenchToken, jwks_uri: str) -> list[str]:
@@ -170,16 +194,19 @@ def warm(sample: BenchToken, jwks_uri: str) -> list[str]:
         }
         contenders["blueprint"] = python_contender(partial(decide, blueprint.lambda_handler, events["TOKEN"]))
         contenders["verifier"] = python_contender(lambda: verifier.verify(sample.token))
-        # the TOKEN decision's parts (informative): the decision alone, the handler without its Logger
-        # decorator, the JSON of the answer alone
+        # the TOKEN decision's parts (informative): the decision alone, the handler, the JSON of the answer
         token_event, answer = events["TOKEN"], app.lambda_handler(events["TOKEN"], CONTEXT)
-        bare_handler = getattr(app.lambda_handler, "__wrapped__", app.lambda_handler)
         contenders["decide"] = python_contender(lambda: app.authorizer.decide(token_event))
-        contenders["no Logger"] = python_contender(lambda: bare_handler(token_event, CONTEXT))
-        contenders["json.dumps"] = python_contender(lambda: json.dumps(answer))
+        contenders["handler"] = python_contender(lambda: app.lambda_handler(token_event, CONTEXT))
+        contenders["json"] = python_contender(lambda: runtime_json(answer))
         contenders["raw"] = python_contender(raw_signature_check(sample))
         rounds = interleave(contenders, calls=CALLS, rounds=ROUNDS)
-    print(f"== authorizer warm: CPU per decision, RS256, with json.dumps of the answer ({ROUNDS} x {CALLS})")
+    print(
+        f"== authorizer warm: CPU per decision, RS256, with the runtime's JSON of the answer "
+        f"({ROUNDS} x {CALLS}); limit: raw cryptography {cryptography.__version__} RSA-2048 verify; "
+        f"blueprint: {pyjwt_version()}; "
+        f"Python {platform.python_version()}"
+    )
     print(f"{'contender':10} {'time':>16} {'of limit (raw/x)':>20} {'target':>28}")
     missed = []
     for name in ("TOKEN", "REQUEST", "HTTP API", "blueprint", "verifier", "raw"):
@@ -197,14 +224,15 @@ def warm(sample: BenchToken, jwks_uri: str) -> list[str]:
         print(f"{name:10} {microseconds(rounds.time(name))} {ratio_text(limit):>20} {target:>28}")
     versus = rounds.ratio("blueprint", "TOKEN")
     print(f"blueprint/TOKEN {ratio_text(versus)} (informative: > 1 means ours is faster)")
-    parts = {name: rounds.time(name).median * 1e6 for name in ("TOKEN", "decide", "no Logger", "json.dumps")}
-    verify_us = rounds.time("verifier").median * 1e6
+    parts = {
+        name: rounds.time(name).median * 1e6 for name in ("raw", "verifier", "decide", "handler", "json")
+    }
     print(
-        f"TOKEN breakdown (informative, us): verify {verify_us:.1f}; rest of the decision "
-        f"{parts['decide'] - verify_us:.1f} (event, ARN, routes, policy); record + handler glue "
-        f"{parts['no Logger'] - parts['decide']:.1f}; Logger.inject_lambda_context "
-        f"{parts['TOKEN'] - parts['json.dumps'] - parts['no Logger']:.1f}; json.dumps of the "
-        f"{len(json.dumps(answer))}-byte answer {parts['json.dumps']:.1f}"
+        f"TOKEN breakdown (informative, medians in us): signature check {parts['raw']:.1f}; rest of the "
+        f"verifier {parts['verifier'] - parts['raw']:.1f}; rest of the decision "
+        f"{parts['decide'] - parts['verifier']:.1f} (event, ARN, route, revocation, policy, context); "
+        f"handler {parts['handler'] - parts['decide']:.1f}; the runtime's JSON of the "
+        f"{len(runtime_json(answer))}-byte answer {parts['json']:.1f}"
     )
     return missed
 
@@ -319,8 +347,12 @@ def decision_instructions(token: str, jwks_uri: str) -> None:
         "event = json.loads(os.environ['BENCH_EVENT'])\nanswer = app.lambda_handler",
     )
     env = cold_environment(token, jwks_uri)
-    count = callgrind.instructions_per_call(setup, "    json.dumps(app.lambda_handler(event, context))", env)
-    print(f"== authorizer: instructions per TOKEN decision (callgrind, incl. json.dumps): {count:,.0f}")
+    call = "    RUNTIME_ENCODER.encode(app.lambda_handler(event, context))"
+    setup += "\nRUNTIME_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True)"
+    count = callgrind.instructions_per_call(setup, call, env)
+    print(
+        f"== authorizer: instructions per TOKEN decision (callgrind, with the runtime's JSON): {count:,.0f}"
+    )
 
 
 def tracer_cost() -> None:
