@@ -1,0 +1,140 @@
+"""Finding a request's route, rule by rule: only canonical paths are looked up, a greedy ``{proxy+}``
+needs at least one segment, an exact method wins over ``ANY`` and ``ANY`` answers the rest, and a
+route's answer names exactly that route.
+
+Written to kill the mutants `make mutate` found alive in route_map.py / route_policy.py (issue 20
+item 2): each of these, broken, widens or narrows what a token reaches.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from partnerauth.route_policy import Route, RoutePolicy, is_canonical_path
+
+
+def key_of(route: Route | None) -> str | None:
+    return None if route is None else route.key
+
+
+# -- canonical paths (docs/authorizer.md, "Path spellings") ----------------------------------------
+
+
+@pytest.mark.parametrize("path", ["", "orders", "orders/42", "a/b/c", "orders/4.2", "orders/..x", "x y/z"])
+def test_a_canonical_path_is_accepted(path: str) -> None:
+    assert is_canonical_path(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "orders/",  # a trailing slash: an empty last segment
+        "/orders",  # an empty first segment
+        "orders//42",
+        "orders/./42",  # RFC 3986 §3.3 dot-segments
+        "orders/../admin",
+        ".",
+        "..",
+        "orders/%34%32",  # percent-encoding: another spelling of orders/42
+        "%",
+    ],
+)
+def test_any_other_spelling_of_a_path_is_not_canonical(path: str) -> None:
+    assert not is_canonical_path(path)
+
+
+@given(st.lists(st.sampled_from(["a", "42", "", ".", "..", "%2F", "b c"]), min_size=1, max_size=5))
+def test_a_path_is_canonical_exactly_when_no_segment_is_empty_a_dot_segment_or_percent_encoded(
+    segments: list[str],
+) -> None:
+    path = "/".join(segments)
+    expected = path == "" or all(s not in ("", ".", "..") and "%" not in s for s in segments)
+    assert is_canonical_path(path) is expected
+
+
+def test_a_spelling_that_is_not_canonical_finds_no_route() -> None:
+    policy = RoutePolicy.from_mapping({"GET /orders/{id}": ["orders:read"]})
+    assert policy.route_for_request("GET", "orders/42") is not None
+    for spelling in ("orders/42/", "orders//42", "orders/./42", "orders/%34%32"):
+        assert policy.route_for_request("GET", spelling) is None
+
+
+# -- greedy routes ---------------------------------------------------------------------------------
+
+
+def test_a_greedy_route_needs_at_least_one_segment_below_it() -> None:
+    policy = RoutePolicy.from_mapping({"GET /files/{proxy+}": ["files:read"]})
+    assert key_of(policy.route_for_request("GET", "files/a/b")) == "GET /files/{proxy+}"
+    assert key_of(policy.route_for_request("GET", "files/a")) == "GET /files/{proxy+}"
+    assert policy.route_for_request("GET", "files") is None
+
+
+def test_a_greedy_route_beside_an_exact_one_answers_only_below_it() -> None:
+    policy = RoutePolicy.from_mapping({"GET /files": ["list"], "GET /files/{proxy+}": ["read"]})
+    assert key_of(policy.route_for_request("GET", "files")) == "GET /files"
+    assert key_of(policy.route_for_request("GET", "files/x")) == "GET /files/{proxy+}"
+
+
+# -- methods: exact before ANY, ANY for the rest ---------------------------------------------------
+
+
+MAP = {
+    "GET /orders/{id}": ["orders:read"],
+    "ANY /orders/{id}": ["orders:admin"],
+    "GET /orders/{id}/items": ["items:read"],
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("GET", "orders/42", "GET /orders/{id}"),
+        ("DELETE", "orders/42", "ANY /orders/{id}"),  # two candidates: ANY answers a method it lacks
+        ("POST", "orders/42", "ANY /orders/{id}"),
+        ("GET", "orders/42/items", "GET /orders/{id}/items"),
+    ],
+)
+def test_the_exact_method_wins_and_any_answers_the_other_methods(method: str, path: str, key: str) -> None:
+    policy = RoutePolicy.from_mapping(MAP)
+    assert key_of(policy.route_for_request(method, path)) == key
+
+
+def test_a_method_with_neither_its_own_route_nor_any_finds_none() -> None:
+    policy = RoutePolicy.from_mapping(MAP)
+    assert policy.route_for_request("POST", "orders/42/items") is None
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "key"),
+    [
+        ("GET", "/orders/{id}", "GET /orders/{id}"),
+        ("PATCH", "/orders/{id}", "ANY /orders/{id}"),  # API Gateway routed PATCH to the ANY route
+        ("POST", "/orders/{id}/items", None),
+        ("GET", "orders", None),  # not a template: no route
+    ],
+)
+def test_a_template_finds_its_exact_method_route_else_its_any_route(
+    method: str, template: str, key: str | None
+) -> None:
+    policy = RoutePolicy.from_mapping(MAP)
+    assert key_of(policy.route_for_template(method, template)) == key
+
+
+# -- a route's answer ------------------------------------------------------------------------------
+
+
+def test_a_route_plan_names_exactly_the_route_it_allows_and_none_when_it_denies() -> None:
+    policy = RoutePolicy.from_mapping(MAP)
+    route = policy.route_for_template("GET", "/orders/{id}")
+    assert route is not None
+    allowed = policy.route_plan(route, allowed=True)
+    denied = policy.route_plan(route, allowed=False)
+    assert allowed.allowed == frozenset({route})
+    assert denied.allowed == frozenset()
+    assert denied.allow == ()
+    assert denied.deny == (("GET", "orders/*"),)
+    # asked again: the same answers
+    assert policy.route_plan(route, allowed=True) == allowed
+    assert policy.route_plan(route, allowed=False) == denied
