@@ -11,6 +11,7 @@ as Lambda retries from the failed item.  ``make dev`` polls every second, so ``a
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -37,15 +38,23 @@ def audited_tables(template: Mapping[str, Any], refs: Mapping[str, str]) -> list
     return sorted(names)
 
 
+def _as_json(value: Any) -> Any:
+    """What botocore parsed back into JSON's terms: a datetime as epoch seconds, binary as base64 (as Lambda's
+    event carries ``B`` values)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_json(v) for v in value]
+    return value
+
+
 def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A ``GetRecords`` record as Lambda passes it to a function: the stream's ARN added, the creation time
-    in epoch seconds (botocore parses it into a datetime)."""
-    shaped = dict(record)
-    stream = dict(shaped.get("dynamodb") or {})
-    created = stream.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        stream["ApproximateCreationDateTime"] = created.timestamp()
-    shaped["dynamodb"] = stream
+    """A ``GetRecords`` record as Lambda passes it to a function: JSON only, the stream's ARN added."""
+    shaped: dict[str, Any] = _as_json(record)
     shaped["eventSourceARN"] = stream_arn
     return shaped
 

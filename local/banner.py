@@ -37,6 +37,10 @@ def render_banner(stack: RunningStack) -> str:
     names = f"CLIENTS_TABLE={token_env['CLIENTS_TABLE']} PEPPER_SECRET_ARN={token_env['PEPPER_SECRET_ARN']}"
     if "REVOCATIONS_TABLE" in token_env:  # revoke-tokens (issue 14)
         names += f" REVOCATIONS_TABLE={token_env['REVOCATIONS_TABLE']}"
+    recorder = stack.runtime.definitions.get("AuditRecorderFunction")
+    if recorder is not None:  # `audit` and `keys list` (issue 14)
+        names += f" AUDIT_TABLE={recorder.environment['AUDIT_TABLE']}"
+        names += f" SIGNING_KEYS_TABLE={recorder.environment['SIGNING_KEYS_TABLE']}"
     # what the CLI reads from a deployed stack's outputs and parameters: the issuer (whose metadata declares
     # the scopes it checks) and the lifetimes it shows
     stack_facts = (

@@ -39,6 +39,7 @@ from .assembly import (
     import_parameters,
     routes,
 )
+from .audit_streams import RECORDER, StreamPoller, audited_tables
 from .aws_endpoint import AwsEndpoint
 from .config import ACCOUNT_ID, LOOPBACK, REGION, STACK_NAME, ConfigError, LocalConfig, PortInUseError
 from .demo_client import DemoClient, register_demo_client
@@ -175,6 +176,7 @@ class LocalStack:
         self._endpoint: AwsEndpoint | None = None
         self._servers: list[LocalHttpServer] = []
         self._scheduler: RotationScheduler | None = None
+        self._audit_streams: RotationScheduler | None = None  # the recorder's stream mappings, polled
         self._wrote_state = False
         self._meter: UsageMeter | None = None  # usage plans of every served REST API
 
@@ -283,7 +285,28 @@ class LocalStack:
                 lambda error: print_error("schedule", error),
             )
             self._scheduler.start()
+        self._start_audit_streams(model, resources.refs, runtime, client)
         return running
+
+    def _start_audit_streams(
+        self, model: TemplateModel, refs: Mapping[str, str], runtime: LambdaRuntime, client: Any
+    ) -> None:
+        """Poll the audited tables' streams each second into the recorder (local/audit_streams.py)."""
+        tables = audited_tables(model.template, refs)
+        if not tables or RECORDER not in runtime.definitions:
+            return
+        poller = StreamPoller(
+            client("dynamodb"),
+            client("dynamodbstreams"),
+            tables,
+            lambda event: runtime.invoke(RECORDER, event),
+        )
+
+        def poll() -> None:
+            poller.poll_once()
+
+        self._audit_streams = RotationScheduler(poll, 1.0, lambda error: print_error("audit streams", error))
+        self._audit_streams.start()
 
     def _bind(self, port: int, setting: str, log: RequestLog) -> LocalHttpServer:
         server = LocalHttpServer(port, None, log, setting=setting)
@@ -339,6 +362,9 @@ class LocalStack:
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
+        if self._audit_streams is not None:
+            self._audit_streams.stop()
+            self._audit_streams = None
         while self._servers:
             self._servers.pop().stop()
         if self._endpoint is not None:
