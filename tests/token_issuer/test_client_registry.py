@@ -23,6 +23,7 @@ from partnerauth.client_registry import (
     IssuedSecret,
     SecretNotFound,
 )
+from partnerauth.client_items import decode_client
 from partnerauth.client_secrets import (
     DUMMY_DIGEST,
     SECRET_PREFIX,
@@ -188,11 +189,11 @@ def test_concurrent_change_is_refused_not_lost(
     tables: dict[str, str], dynamodb_client: Any, pepper: str, registry: ClientRegistry
 ) -> None:
     issued = registry.create(client_name="A", scopes=["a"], audiences=[AUDIENCE], token_lifetime=900)
-    stale = registry.get(issued.client.client_id)
+    stale = registry._existing(issued.client.client_id)
     registry.update(issued.client.client_id, scopes=["b"])
     # A writer that planned from the stale version loses instead of overwriting
     with pytest.raises(ClientConflict):
-        registry._save(stale, stale)
+        registry._save(stale, decode_client(stale.item))
     assert registry.get(issued.client.client_id).scopes == ("b",)
 
 

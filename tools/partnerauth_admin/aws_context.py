@@ -105,6 +105,24 @@ class AwsContext:
     def token_url(self) -> str | None:
         return self._output("TokenUrl")
 
+    @cached_property
+    def caller_arn(self) -> str:
+        """The caller's AWS identity (STS ``GetCallerIdentity``: it needs no permission), learned once per
+        run and stamped as ``changed_by`` on every write (issue 14: the audit trail).  When it cannot be
+        learned the write is refused (:class:`ContextError`): an anonymous write is never made silently."""
+        try:
+            arn = self.client("sts").get_caller_identity()["Arn"]
+        except Exception as error:  # noqa: BLE001 - any failure: refuse the write, say why in one line
+            from .aws_failures import one_line  # noqa: PLC0415 - only on this failure path
+
+            raise ContextError(
+                f"cannot learn your AWS identity (STS GetCallerIdentity: {one_line(error)}); every change is "
+                "stamped with who made it, so nothing was changed"
+            ) from None
+        if not isinstance(arn, str) or not arn:
+            raise ContextError("STS GetCallerIdentity gave no ARN; nothing was changed")
+        return arn
+
     def issuer(self) -> str | None:
         """The stack output ``Issuer`` (whose metadata declares the scopes)."""
         return self._output("Issuer")

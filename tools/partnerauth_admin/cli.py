@@ -20,6 +20,7 @@ from partnerauth.client_registry import (
     ClientRegistryError,
     ClientStatus,
     IssuedSecret,
+    MalformedClientItem,
 )
 from partnerauth.client_secrets import LazySecretHasher
 
@@ -31,6 +32,19 @@ from .stack_declarations import CLIENT_ID_RULE, InputRefused, StackDeclarations,
 DEFAULT_OVERLAP = 7 * 86_400  # a week for the partner to deploy the new secret
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+# Commands that write the clients table: each needs the caller's identity (stamped as changed_by).
+WRITE_COMMANDS = frozenset(
+    {
+        "create",
+        "update",
+        "disable",
+        "enable",
+        "roll-secret",
+        "revoke-secret",
+        "delete",
+        *key_commands.KEY_COMMANDS,
+    }
+)
 
 
 class Output:
@@ -72,6 +86,7 @@ def _client_lines(client: Client, now: float) -> list[str]:
         f"permissions: {' '.join(client.permissions) or '(none)'}",
         f"created:     {_when(client.created_at)}",
         f"updated:     {_when(client.updated_at)}",
+        f"changed by:  {client.changed_by or '(not recorded)'} (last request {client.last_request or '-'})",
         *key_commands.key_lines(client, now),
         "secrets:",
     ]
@@ -277,10 +292,12 @@ def main(
             LazySecretHasher(context.pepper),
             clock,
             max_token_lifetime=context.max_token_lifetime(),
+            actor=context.caller_arn if args.command in WRITE_COMMANDS else None,
+            store_time=True,  # secret ends dated by DynamoDB's clock, not this machine's (issue 19)
         )
         return _run(args, registry, context, out, stdin or sys.stdin, clock)
-    except (ClientRegistryError, ContextError) as error:
-        out.error(str(error))
+    except (ClientRegistryError, ContextError, MalformedClientItem) as error:
+        out.error(_malformed_advice(error) if isinstance(error, MalformedClientItem) else str(error))
         return EXIT_ERROR
     except Exception as error:  # noqa: BLE001 - botocore errors: report the AWS code, never a traceback
         out.error(one_line(error))
@@ -299,32 +316,10 @@ def _run(
     command = args.command
     declared = StackDeclarations(context, context.env)
     if command == "create":
-        check_client_id(args.client_id)
-        scopes = _words(args.scope) or []
-        declared.check_scopes(scopes, allow_unknown=args.allow_unknown_scope, warn=out.warn)
-        plan = plans.chosen_plan(args, context, creating=True)  # before any write: a refusal changes nothing
-        metadata: dict[str, Any] = {
-            "client_name": args.name,
-            "scopes": scopes,
-            "audiences": _words(args.audience) or [context.default_audience()],
-            "token_lifetime": args.lifetime
-            if args.lifetime is not None
-            else context.default_token_lifetime(),
-            "client_id": args.client_id,
-            "plan": plan,
-            "permissions": _permissions(args) or (),
-        }
-        if args.auth_method == PRIVATE_KEY_JWT or args.jwks_file is not None or args.jwks_uri is not None:
-            client = key_commands.create_with_keys(args, registry, **metadata)
-            _show_keyed(out, client, now, declared.token_url())
-            plans.apply(context, client.client_id, plan, out)
-            return EXIT_OK
-        issued = registry.create(**metadata, secret_expires_at=_expiry(now, args.secret_expires_in))
-        _show_issued(out, issued, now, declared.token_url(), "Created")
-        plans.apply(context, issued.client.client_id, plan, out)
-    elif command == "list":
-        _list(out, registry.list_clients(), now)
-    elif command == "show":
+        return _create(args, registry, context, declared, out, now)
+    if command == "list":
+        return _list(out, registry.list_entries(), now)
+    if command == "show":
         _show(out, registry.get(args.client_id), now)
     elif command == "update":
         plan = plans.chosen_plan(args, context, creating=False)  # before any write
@@ -339,15 +334,12 @@ def _run(
         )
         _show(out, client, now)
         plans.apply(context, args.client_id, plan, out)
-    elif command in ("disable", "enable"):
-        status = ClientStatus.DISABLED if command == "disable" else ClientStatus.ACTIVE
-        _show(out, registry.set_status(args.client_id, status), now)
-        if command == "disable":  # and its live tokens (issue 14): revocation_commands
-            revocation_commands.disable_cuts_tokens(args, context, out, clock)
+    elif command == "enable":
+        _show(out, registry.set_status(args.client_id, ClientStatus.ACTIVE), now)
+    elif command == "disable":
+        _disable(args, registry, context, out, clock)
     elif command == "roll-secret":
-        issued = registry.roll_secret(
-            args.client_id, overlap=args.overlap, expires_at=_expiry(now, args.expires_in)
-        )
+        issued = registry.roll_secret(args.client_id, overlap=args.overlap, expires_in=args.expires_in)
         _show_issued(out, issued, now, declared.token_url(), "Rolled the secret of")
     elif command in key_commands.KEY_COMMANDS:
         _show(out, key_commands.run(args, registry), now)
@@ -358,14 +350,76 @@ def _run(
     return EXIT_OK
 
 
-def _expiry(now: float, seconds: int | None) -> int | None:
-    return None if seconds is None else int(now) + seconds
+def _create(
+    args: argparse.Namespace,
+    registry: ClientRegistry,
+    context: AwsContext,
+    declared: StackDeclarations,
+    out: Output,
+    now: float,
+) -> int:
+    check_client_id(args.client_id)
+    scopes = _words(args.scope) or []
+    declared.check_scopes(scopes, allow_unknown=args.allow_unknown_scope, warn=out.warn)
+    plan = plans.chosen_plan(args, context, creating=True)  # before any write: a refusal changes nothing
+    metadata: dict[str, Any] = {
+        "client_name": args.name,
+        "scopes": scopes,
+        "audiences": _words(args.audience) or [context.default_audience()],
+        "token_lifetime": args.lifetime if args.lifetime is not None else context.default_token_lifetime(),
+        "client_id": args.client_id,
+        "plan": plan,
+        "permissions": _permissions(args) or (),
+    }
+    if args.auth_method == PRIVATE_KEY_JWT or args.jwks_file is not None or args.jwks_uri is not None:
+        client = key_commands.create_with_keys(args, registry, **metadata)
+        _show_keyed(out, client, now, declared.token_url())
+        plans.apply(context, client.client_id, plan, out)
+        return EXIT_OK
+    issued = registry.create(**metadata, secret_expires_in=args.secret_expires_in)
+    _show_issued(out, issued, now, declared.token_url(), "Created")
+    plans.apply(context, issued.client.client_id, plan, out)
+    return EXIT_OK
 
 
-def _list(out: Output, clients: list[Client], now: float) -> None:
+def _disable(
+    args: argparse.Namespace,
+    registry: ClientRegistry,
+    context: AwsContext,
+    out: Output,
+    clock: Callable[[], float],
+) -> None:
+    """Works on a malformed item too: the incident-response action (issue 19), then cuts live tokens."""
+    disabled = registry.disable(args.client_id)
+    if isinstance(disabled, MalformedClientItem):
+        out.warn(f"disabled, but {_malformed_advice(disabled)}")
+        if out.as_json:
+            out.json({"disabled": args.client_id, "malformed": disabled.reason})
+    else:
+        _show(out, disabled, clock())
+    revocation_commands.disable_cuts_tokens(args, context, out, clock)  # and its live tokens (issue 14)
+
+
+def _malformed_advice(error: MalformedClientItem) -> str:
+    who = f"client {error.client_id}" if error.client_id else "a client item"
+    return (
+        f"{who}: the stored item is malformed ({error.reason}), so it authenticates nobody; "
+        "`disable` still works on it; repair the attribute or `delete` it and create the client again"
+    )
+
+
+def _list(out: Output, entries: list[Client | MalformedClientItem], now: float) -> int:
+    """Every client, and one line per malformed item (exit status 1 when there is one: it needs repair)."""
+    clients = [entry for entry in entries if isinstance(entry, Client)]
+    malformed = [entry for entry in entries if isinstance(entry, MalformedClientItem)]
     if out.as_json:
-        out.json({"clients": [client.describe(now) for client in clients]})
-        return
+        out.json(
+            {
+                "clients": [client.describe(now) for client in clients],
+                "malformed": [{"client_id": m.client_id, "reason": m.reason} for m in malformed],
+            }
+        )
+        return EXIT_ERROR if malformed else EXIT_OK
     out.line(
         f"{'CLIENT_ID':24} {'STATUS':8} {'SECRETS':7} {'LIFETIME':8} {'PLAN':6} {'PERMISSIONS':11} "
         f"{'NAME':24} SCOPES"
@@ -377,6 +431,13 @@ def _list(out: Output, clients: list[Client], now: float) -> None:
             f"{client.plan or '-':6} {','.join(client.permissions) or '-':11} "
             f"{client.client_name[:24]:24} {' '.join(client.scopes)}"
         )
+    for entry in malformed:
+        out.line(
+            f"{entry.client_id or '(unreadable id)':24} MALFORMED ({entry.reason}): authenticates nobody"
+        )
+    if malformed:
+        out.warn(f"{len(malformed)} malformed client item(s): `disable` works on them; repair or delete them")
+    return EXIT_ERROR if malformed else EXIT_OK
 
 
 def _show(out: Output, client: Client, now: float) -> None:

@@ -1,23 +1,31 @@
-"""Partner clients in DynamoDB (ClientsTable, HASH ``client_id``) and their authentication.
+"""Partner clients in DynamoDB (ClientsTable) and their authentication.
 
-One item per client::
+The item, its codec and what a reader tolerates: :mod:`.client_items`.  A client authenticates with a
+secret when it has a live one, and with a signed assertion (``private_key_jwt``) when it has registered
+keys; both only while it switches from secrets to keys.  Metadata names follow RFC 7591 §2
+(``client_name``, ``grant_types``, ``scope``).  Plaintext secrets exist only in the :class:`IssuedSecret`
+returned by :meth:`ClientRegistry.create` and :meth:`ClientRegistry.roll_secret`.
 
-    client_id S | client_name S | scopes L<S> | audiences L<S> | grant_types L<S>
-    token_lifetime N | status S (active|disabled) | created_at N | updated_at N | version N
-    secrets L<M{secret_id S, hash B, hash_alg S, created_at N, expires_at N?}>   (at most two live)
-    jwks S? (a public JWK Set, canonical JSON) | jwks_uri S?      (private_key_jwt: :mod:`.client_keys`)
+**Authentication** (:meth:`ClientRegistry.authenticate`) does the same work on every path (unknown
+client, malformed item, disabled client, expired secret, wrong secret, success): one consistent
+``GetItem``, one HMAC, :data:`MAX_SECRETS` constant-time comparisons.  A stored item that cannot be read
+authenticates nobody (``AuthFailure.MALFORMED_CLIENT``), and never raises anything else.
 
-A client authenticates with a secret when it has a live one, and with a signed assertion
-(``private_key_jwt``) when it has registered keys; both only while it switches from secrets to keys.
+**Writes** are conditional on the ``version`` the write is based on (as read, whatever its type; an item
+without one is version 0), so two operators cannot silently undo each other, and each is **idempotent**
+under a lost answer (issue 19): every write stamps ``last_request`` with a fresh request id (and
+``changed_by``/``changed_at``, the audit trail's who and when, issue 14).  When a write's answer is lost
+(a 5xx or a timeout after DynamoDB committed) and botocore's retry then fails the version condition, or
+the error reaches us, the registry reads the item back: if ``last_request`` is its own id, the write is
+committed and the call succeeds with what it must return (a new secret included: it is still in memory);
+otherwise the write did not happen and the original error stands, so a retry changes nothing twice.
+DynamoDB's ``ClientRequestToken`` (TransactWriteItems) gives the same for 10 minutes in AWS, but moto
+ignores it and a marker in the item also survives the 10 minutes; docs/DESIGN.md ("Idempotent admin
+writes") has the whole design, including what a re-run in a new process does.
 
-Metadata names follow RFC 7591 §2 (``client_name``, ``grant_types``, ``scope``).  Every
-change is a conditional write on ``version`` so that two operators cannot silently undo
-each other.  Plaintext secrets exist only in the :class:`IssuedSecret` returned by
-:meth:`ClientRegistry.create` and :meth:`ClientRegistry.roll_secret`.
-
-:meth:`ClientRegistry.authenticate` does the same work on every path (unknown client,
-disabled client, expired secret, wrong secret, success): one consistent ``GetItem``, one
-HMAC, :data:`MAX_SECRETS` constant-time comparisons.
+**Times that decide security** (a secret's end after ``roll-secret --overlap``) come from the store: with
+``store_time=True`` (the admin CLI) they are dated by the ``Date`` header of the read the write is based
+on (:mod:`.store_time`), and ``overlap=0`` removes the old secret outright, with no time comparison.
 """
 
 from __future__ import annotations
@@ -31,26 +39,65 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Final
 
+from .client_items import (
+    CHANGED_AT,
+    CHANGED_BY,
+    CLIENT_CREDENTIALS,
+    CLIENT_SECRET,
+    LAST_REQUEST,
+    PRIVATE_KEY_JWT,
+    VERSION,
+    Client,
+    ClientStatus,
+    MalformedClientItem,
+    StoredSecret,
+    decode_client,
+    encode_client,
+    item_client_id,
+    unknown_attributes,
+)
 from .client_keys import (
     InvalidClientKey,
     canonical_json,
-    key_infos,
     registered_jwks,
     registered_jwks_uri,
     with_key_added,
     with_key_removed,
 )
-from .client_secrets import DUMMY_DIGEST, HASH_ALGORITHM, Hasher, new_client_secret, new_secret_id
+from .client_secrets import DUMMY_DIGEST, Hasher, new_client_secret, new_secret_id
 from .errors import PartnerAuthError
 from .scopes import is_scope_token
+from .store_time import response_date
 from .usage_plans import PLANS
+
+__all__ = [
+    "CLIENT_CREDENTIALS",
+    "CLIENT_SECRET",
+    "INTROSPECT",
+    "KNOWN_PERMISSIONS",
+    "MAX_SECRETS",
+    "PRIVATE_KEY_JWT",
+    "AuthFailure",
+    "Client",
+    "ClientAlreadyExists",
+    "ClientAuthenticationFailed",
+    "ClientConflict",
+    "ClientNotFound",
+    "ClientRegistry",
+    "ClientRegistryError",
+    "ClientStatus",
+    "InvalidClientMetadata",
+    "IssuedSecret",
+    "MalformedClientItem",
+    "SecretNotFound",
+    "StoredSecret",
+    "TooManySecrets",
+    "WriteOutcomeUnknown",
+]
 
 Clock = Callable[[], float]
 
 MAX_SECRETS: Final = 2  # two live secrets: a partner can roll with no downtime
-CLIENT_CREDENTIALS: Final = "client_credentials"
-PRIVATE_KEY_JWT: Final = "private_key_jwt"  # RFC 7591 §2 token_endpoint_auth_method
-CLIENT_SECRET: Final = "client_secret_basic"  # and client_secret_post: both are always accepted
 KNOWN_GRANT_TYPES: Final = frozenset({CLIENT_CREDENTIALS})
 MIN_TOKEN_LIFETIME: Final = 60
 DEFAULT_MAX_TOKEN_LIFETIME: Final = 86400
@@ -66,11 +113,6 @@ _AUDIENCE = re.compile(r"[\x21-\x7e]{1,512}")
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
 
-class ClientStatus(StrEnum):
-    ACTIVE = "active"
-    DISABLED = "disabled"
-
-
 class AuthFailure(StrEnum):
     """Why authentication failed: for logs and metrics only, never for the caller."""
 
@@ -78,6 +120,7 @@ class AuthFailure(StrEnum):
     DISABLED_CLIENT = "disabled_client"
     EXPIRED_SECRET = "expired_secret"
     WRONG_SECRET = "wrong_secret"
+    MALFORMED_CLIENT = "malformed_client"  # the stored item cannot be read: it authenticates nobody
 
 
 class ClientRegistryError(PartnerAuthError):
@@ -101,7 +144,7 @@ class ClientAlreadyExists(ClientRegistryError):
 
 class ClientConflict(ClientRegistryError):
     def __init__(self) -> None:
-        super().__init__("the client was changed concurrently; retry")
+        super().__init__("the client was changed concurrently; nothing was written: retry")
 
 
 class InvalidClientMetadata(ClientRegistryError, ValueError):
@@ -109,8 +152,26 @@ class InvalidClientMetadata(ClientRegistryError, ValueError):
 
 
 class TooManySecrets(ClientRegistryError):
-    def __init__(self) -> None:
-        super().__init__("the client already has two live secrets; revoke one before rolling")
+    def __init__(self, newest: str | None = None) -> None:
+        lost = (
+            f" If a roll's answer was lost, its secret (the newest, {newest}) was never shown: "
+            f"revoke-secret CLIENT_ID {newest}, then roll again."
+            if newest
+            else ""
+        )
+        super().__init__(f"the client already has two live secrets; revoke one before rolling.{lost}")
+
+
+class WriteOutcomeUnknown(ClientRegistryError):
+    """The answer to a write was lost and reading the item back failed too: it may or may not be stored."""
+
+    def __init__(self, client_id: str, request: str) -> None:
+        self.request = request
+        super().__init__(
+            f"the change to client {client_id} may or may not have been stored (its answer was lost and the "
+            f"item could not be read back): run `show {client_id}`; the change is stored if its last request "
+            f"is {request}, and then a new secret it made was never shown (revoke that secret id)"
+        )
 
 
 class ClientAuthenticationFailed(PartnerAuthError):
@@ -125,81 +186,6 @@ class ClientAuthenticationFailed(PartnerAuthError):
 
 
 @dataclass(frozen=True, slots=True)
-class StoredSecret:
-    secret_id: str
-    digest: bytes = field(repr=False)
-    created_at: int
-    expires_at: int | None = None
-    hash_alg: str = HASH_ALGORITHM
-
-    def is_live(self, now: float) -> bool:
-        return self.expires_at is None or now < self.expires_at
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    client_id: str
-    client_name: str
-    scopes: tuple[str, ...]
-    audiences: tuple[str, ...]
-    token_lifetime: int
-    status: ClientStatus
-    created_at: int
-    updated_at: int
-    grant_types: tuple[str, ...] = (CLIENT_CREDENTIALS,)
-    secrets: tuple[StoredSecret, ...] = ()
-    version: int = 1
-    jwks: str | None = None  # canonical JSON of the registered public JWK Set
-    jwks_uri: str | None = None
-    plan: str | None = None  # the usage plan (usage_plans.PLANS) whose token rate applies; None: no plan
-    permissions: tuple[str, ...] = ()  # beyond the token grant: "introspect" (RFC 7662 §2.1)
-
-    @property
-    def active(self) -> bool:
-        return self.status is ClientStatus.ACTIVE
-
-    @property
-    def has_keys(self) -> bool:
-        return self.jwks is not None or self.jwks_uri is not None
-
-    def auth_methods(self, now: float) -> tuple[str, ...]:
-        """RFC 7591 ``token_endpoint_auth_method`` values that can authenticate this client now."""
-        methods = (PRIVATE_KEY_JWT,) if self.has_keys else ()
-        return methods + ((CLIENT_SECRET,) if self.live_secrets(now) else ())
-
-    def live_secrets(self, now: float) -> tuple[StoredSecret, ...]:
-        return tuple(s for s in self.secrets if s.is_live(now))
-
-    def describe(self, now: float) -> dict[str, Any]:
-        """Everything an operator may see: no hash, no secret."""
-        return {
-            "client_id": self.client_id,
-            "client_name": self.client_name,
-            "status": self.status.value,
-            "scopes": list(self.scopes),
-            "audiences": list(self.audiences),
-            "grant_types": list(self.grant_types),
-            "token_lifetime": self.token_lifetime,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "token_endpoint_auth_methods": list(self.auth_methods(now)),
-            "jwks_uri": self.jwks_uri,
-            "plan": self.plan,
-            "permissions": list(self.permissions),
-            "keys": [info.describe() for info in key_infos(json.loads(self.jwks))] if self.jwks else [],
-            "secrets": [
-                {
-                    "secret_id": s.secret_id,
-                    "created_at": s.created_at,
-                    "expires_at": s.expires_at,
-                    "state": "live" if s.is_live(now) else "expired",
-                }
-                for s in self.secrets
-            ],
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class IssuedSecret:
     """A new secret, in plaintext, for the operator to hand over once.  Never logged."""
 
@@ -207,6 +193,24 @@ class IssuedSecret:
     secret_id: str
     secret: str = field(repr=False)
     expires_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A client item as read for a change: the raw item (kept: its unknown attributes survive the write)
+    and the time to date the change by (the store's with ``store_time``, else the registry's clock)."""
+
+    item: dict[str, Any]
+    now: float
+
+    @property
+    def client_id(self) -> str:
+        return item_client_id(self.item) or ""
+
+
+def new_request_id() -> str:
+    """The id a write stamps into ``last_request`` (not secret: shown by ``show``)."""
+    return "req_" + secrets.token_hex(8)
 
 
 class ClientRegistry:
@@ -222,7 +226,12 @@ class ClientRegistry:
         max_token_lifetime: int = DEFAULT_MAX_TOKEN_LIFETIME,
         generate_secret: Callable[[], str] = new_client_secret,
         generate_client_id: Callable[[], str] | None = None,
+        actor: str | None = None,
+        store_time: bool = False,
     ) -> None:
+        """``actor``: the caller's AWS identity, stamped as ``changed_by`` on every write (the admin CLI
+        passes its STS identity; ``None`` writes no ``changed_by``).  ``store_time``: date secret ends by
+        the store's clock (see the module docstring)."""
         self._table = table_name
         self._dynamodb = dynamodb_client
         self._hasher = hasher
@@ -230,6 +239,8 @@ class ClientRegistry:
         self.max_token_lifetime = max_token_lifetime
         self._generate_secret = generate_secret
         self._generate_client_id = generate_client_id or _new_client_id
+        self._actor = actor
+        self._store_time = store_time
 
     # -- authentication ------------------------------------------------------------------
 
@@ -263,8 +274,13 @@ class ClientRegistry:
         (:meth:`presented_digest`); ``None`` when no client has the presented id."""
         now = self._clock()
         known = bool(item)
-        # An unknown id decodes a stand-in item of the same shape: the same code runs on every path.
-        client = _decode(item or _ABSENT_CLIENT_ITEM)
+        malformed = False
+        try:
+            client = decode_client(item if known else _ABSENT_CLIENT_ITEM)
+        except MalformedClientItem:
+            # Fail closed (issue 19): the same comparisons as a wrong secret, against the stand-in item.
+            malformed = True
+            client = decode_client(_ABSENT_CLIENT_ITEM)
         stored: list[StoredSecret | None] = list(client.secrets)
         stored += [None] * (MAX_SECRETS - len(stored))
         matched = live_match = False
@@ -275,6 +291,8 @@ class ClientRegistry:
             live_match = live_match | (equal & live)
         if not known:
             raise ClientAuthenticationFailed(AuthFailure.UNKNOWN_CLIENT)
+        if malformed:
+            raise ClientAuthenticationFailed(AuthFailure.MALFORMED_CLIENT)
         if not client.active:
             raise ClientAuthenticationFailed(AuthFailure.DISABLED_CLIENT)
         if live_match:
@@ -284,28 +302,50 @@ class ClientRegistry:
     # -- reads -----------------------------------------------------------------------------
 
     def find(self, client_id: str) -> Client | None:
-        """The client with this id (one consistent read), or ``None``."""
-        item = self._dynamodb.get_item(
-            TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
-        ).get("Item")
-        return _decode(item) if item else None
+        """The client with this id (one consistent read), or ``None``; :class:`MalformedClientItem` when
+        its item cannot be read."""
+        read = self._read(client_id)
+        return None if read is None else decode_client(read.item)
 
     def get(self, client_id: str) -> Client:
-        item = self._dynamodb.get_item(
-            TableName=self._table, Key={"client_id": {"S": client_id}}, ConsistentRead=True
-        ).get("Item")
-        if not item:
-            raise ClientNotFound()
-        return _decode(item)
+        return decode_client(self._existing(client_id).item)
 
     def list_clients(self) -> list[Client]:
-        return sorted(self._scan(), key=lambda c: c.client_id)
+        """Every client that can be read (:meth:`list_entries` also names the ones that cannot)."""
+        return [entry for entry in self.list_entries() if isinstance(entry, Client)]
 
-    def _scan(self) -> Iterator[Client]:
+    def list_entries(self) -> list[Client | MalformedClientItem]:
+        """Every item by client id: the client, or the error that says why its item cannot be read (one
+        bad item never hides the others)."""
+        entries: list[Client | MalformedClientItem] = []
+        for item in self._scan():
+            try:
+                entries.append(decode_client(item))
+            except MalformedClientItem as malformed:
+                entries.append(malformed)
+        return sorted(entries, key=lambda entry: (entry.client_id is None, entry.client_id or ""))
+
+    def _scan(self) -> Iterator[dict[str, Any]]:
         paginator = self._dynamodb.get_paginator("scan")
         for page in paginator.paginate(TableName=self._table, ConsistentRead=True):
-            for item in page.get("Items", []):
-                yield _decode(item)
+            yield from page.get("Items", [])
+
+    def _read(self, client_id: str) -> _Read | None:
+        response = self._dynamodb.get_item(
+            TableName=self._table, Key=self.item_key(client_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return None if not item else _Read(item, self._time_of(response))
+
+    def _existing(self, client_id: str) -> _Read:
+        read = self._read(client_id)
+        if read is None:
+            raise ClientNotFound()
+        return read
+
+    def _time_of(self, response: dict[str, Any]) -> float:
+        dated = response_date(response) if self._store_time else None
+        return self._clock() if dated is None else dated
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -318,16 +358,20 @@ class ClientRegistry:
         token_lifetime: int,
         client_id: str | None = None,
         secret_expires_at: int | None = None,
+        secret_expires_in: int | None = None,
         grant_types: Iterable[str] = (CLIENT_CREDENTIALS,),
         plan: str | None = None,
         permissions: Iterable[str] = (),
     ) -> IssuedSecret:
-        now = int(self._clock())
-        client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types, now)
+        """A client with its first secret (ending at ``secret_expires_at``, or ``secret_expires_in``
+        seconds from the store's now)."""
+        client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types)
+        now = self._now_for(client.client_id) if secret_expires_in is not None else self._clock()
+        expires_at = secret_expires_at if secret_expires_in is None else int(now) + secret_expires_in
         client = replace(client, plan=_validated_plan(plan), permissions=_validated_permissions(permissions))
-        client, issued = self._with_new_secret(client, secret_expires_at, now)
-        self._insert(client)
-        return replace(issued, client=client)
+        client, issued = self._with_new_secret(client, expires_at, int(now))
+        saved = self._insert(client, int(now))
+        return replace(issued, client=saved)
 
     def create_with_keys(
         self,
@@ -344,8 +388,7 @@ class ClientRegistry:
         permissions: Iterable[str] = (),
     ) -> Client:
         """A ``private_key_jwt`` client (RFC 7523 §2.2): public keys inline or at ``jwks_uri``, no secret."""
-        now = int(self._clock())
-        client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types, now)
+        client = self._new_client(client_name, scopes, audiences, token_lifetime, client_id, grant_types)
         stored_jwks, stored_uri = _validated_keys(jwks, jwks_uri)
         client = replace(
             client,
@@ -354,31 +397,26 @@ class ClientRegistry:
             plan=_validated_plan(plan),
             permissions=_validated_permissions(permissions),
         )
-        self._insert(client)
-        return client
+        return self._insert(client, int(self._clock()))
 
     def use_keys(
         self, client_id: str, *, jwks: Any = None, jwks_uri: str | None = None, secret_overlap: int
     ) -> Client:
         """Register keys (replacing any registered before); live secrets keep working for
-        ``secret_overlap`` more seconds (0 = stop now), so a partner switches from secrets to keys
+        ``secret_overlap`` more seconds (0 = removed now), so a partner switches from secrets to keys
         without downtime.  Expired secrets are pruned."""
         if secret_overlap < 0:
             raise InvalidClientMetadata("overlap must not be negative")
-        now = int(self._clock())
-        client = self.get(client_id)
-        cutoff = now + secret_overlap
-        kept = tuple(
-            replace(s, expires_at=cutoff if s.expires_at is None else min(s.expires_at, cutoff))
-            for s in client.live_secrets(now)
-        )
-        kept = tuple(s for s in kept if s.is_live(now))
         stored_jwks, stored_uri = _validated_keys(jwks, jwks_uri)
-        return self._save(client, replace(client, secrets=kept, jwks=stored_jwks, jwks_uri=stored_uri))
+        read = self._existing(client_id)
+        client = decode_client(read.item)
+        kept = _ending(client.live_secrets(read.now), read.now, secret_overlap)
+        return self._save(read, replace(client, secrets=kept, jwks=stored_jwks, jwks_uri=stored_uri))
 
     def add_key(self, client_id: str, jwk: Any) -> Client:
         """One more inline key (publish before use: the partner signs with it only after this)."""
-        client = self.get(client_id)
+        read = self._existing(client_id)
+        client = decode_client(read.item)
         if client.jwks is None:
             raise InvalidClientMetadata(
                 "the client has no inline keys: use use-keys (a jwks_uri client publishes new keys itself)"
@@ -387,17 +425,18 @@ class ClientRegistry:
             jwks = with_key_added(json.loads(client.jwks), jwk)
         except InvalidClientKey as error:
             raise InvalidClientMetadata(str(error)) from None
-        return self._save(client, replace(client, jwks=canonical_json(jwks)))
+        return self._save(read, replace(client, jwks=canonical_json(jwks)))
 
     def remove_key(self, client_id: str, kid: str) -> Client:
-        client = self.get(client_id)
+        read = self._existing(client_id)
+        client = decode_client(read.item)
         if client.jwks is None:
             raise InvalidClientMetadata("the client has no inline keys")
         try:
             jwks = with_key_removed(json.loads(client.jwks), kid)
         except InvalidClientKey as error:
             raise InvalidClientMetadata(str(error)) from None
-        return self._save(client, replace(client, jwks=canonical_json(jwks)))
+        return self._save(read, replace(client, jwks=canonical_json(jwks)))
 
     def update(
         self,
@@ -412,7 +451,8 @@ class ClientRegistry:
         permissions: Iterable[str] | None = None,
     ) -> Client:
         """Change what is given (``None``: unchanged; ``permissions=()`` removes every permission)."""
-        client = self.get(client_id)
+        read = self._existing(client_id)
+        client = decode_client(read.item)
         changed = replace(
             client,
             client_name=client.client_name if client_name is None else _validated_name(client_name),
@@ -425,49 +465,97 @@ class ClientRegistry:
             plan=client.plan if plan is None else _validated_plan(plan),
             permissions=client.permissions if permissions is None else _validated_permissions(permissions),
         )
-        return self._save(client, changed)
+        return self._save(read, changed)
 
     def set_status(self, client_id: str, status: ClientStatus) -> Client:
-        client = self.get(client_id)
-        return self._save(client, replace(client, status=ClientStatus(status)))
+        """Enable (the item must be readable) or disable (:meth:`disable`; its error if unreadable)."""
+        if ClientStatus(status) is ClientStatus.DISABLED:
+            disabled = self.disable(client_id)
+            if isinstance(disabled, MalformedClientItem):
+                raise disabled
+            return disabled
+        read = self._existing(client_id)
+        client = decode_client(read.item)
+        return self._save(read, replace(client, status=ClientStatus.ACTIVE))
 
-    def roll_secret(self, client_id: str, *, overlap: int, expires_at: int | None = None) -> IssuedSecret:
-        """Add a new secret; the live old one stays valid for ``overlap`` more seconds (0 = now).
+    def disable(self, client_id: str) -> Client | MalformedClientItem:
+        """Set the status to disabled with an ``UpdateItem`` that needs nothing else of the item decoded,
+        so incident response works on any item, even one this version cannot read (issue 19).  Returns
+        the client as now stored, or why its item still cannot be read (it is disabled all the same)."""
+        read = self._existing(client_id)
+        request = new_request_id()
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":disabled": {"S": ClientStatus.DISABLED.value}}
+        sets = ["#s = :disabled", *self._stamp_expression(read, request, names, values)]
+        condition, condition_names, condition_values = _version_condition(read.item)
+        self._committed_or_raise(
+            client_id,
+            request,
+            lambda: self._dynamodb.update_item(
+                TableName=self._table,
+                Key=self.item_key(client_id),
+                UpdateExpression="SET " + ", ".join(sets) + self._remove_actor_expression(names),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={**names, **condition_names},
+                ExpressionAttributeValues={**values, **condition_values},
+            ),
+        )
+        now_stored = self._existing(client_id)
+        try:
+            return decode_client(now_stored.item)
+        except MalformedClientItem as malformed:
+            return malformed
+
+    def roll_secret(
+        self, client_id: str, *, overlap: int, expires_at: int | None = None, expires_in: int | None = None
+    ) -> IssuedSecret:
+        """Add a new secret; the live old one stays valid for ``overlap`` more seconds, dated by the store
+        (``0``: removed from the item now, by the store's state, with no time comparison).  The new
+        secret ends at ``expires_at``, or ``expires_in`` seconds from the store's now.
 
         Expired secrets are pruned.  Refused when two secrets are already live: the operator
         revokes one first, so a roll never silently cuts off a secret in use.
         """
         if overlap < 0:
             raise InvalidClientMetadata("overlap must not be negative")
-        now = int(self._clock())
-        client = self.get(client_id)
-        live = client.live_secrets(now)
+        read = self._existing(client_id)
+        client = decode_client(read.item)
+        live = client.live_secrets(read.now)
         if len(live) >= MAX_SECRETS:
-            raise TooManySecrets()
-        cutoff = now + overlap
-        kept = tuple(
-            replace(s, expires_at=cutoff if s.expires_at is None else min(s.expires_at, cutoff)) for s in live
-        )
-        changed, issued = self._with_new_secret(replace(client, secrets=kept), expires_at, now)
-        saved = self._save(client, changed)
+            raise TooManySecrets(newest=max(live, key=lambda s: s.created_at).secret_id)
+        ends = expires_at if expires_in is None else int(read.now) + expires_in
+        kept = _ending(live, read.now, overlap)
+        changed, issued = self._with_new_secret(replace(client, secrets=kept), ends, int(read.now))
+        saved = self._save(read, changed)
         return replace(issued, client=saved)
 
     def revoke_secret(self, client_id: str, secret_id: str) -> Client:
-        client = self.get(client_id)
+        read = self._existing(client_id)
+        client = decode_client(read.item)
         remaining = tuple(s for s in client.secrets if s.secret_id != secret_id)
         if len(remaining) == len(client.secrets):
             raise SecretNotFound()
-        return self._save(client, replace(client, secrets=remaining))
+        return self._save(read, replace(client, secrets=remaining))
 
     def delete(self, client_id: str) -> None:
-        try:
-            self._dynamodb.delete_item(
+        """Remove the client, whatever its item holds (a malformed one too): a ``DeleteItem`` conditional
+        on the version as read, so a change made in between is not deleted unseen.  Idempotent: a retry
+        that finds the item gone is done.  (The stream's REMOVE record carries no stamp of the deleter:
+        the audit trail says so, partnerauth.audit_trail.)"""
+        read = self._existing(client_id)
+        condition, names, values = _version_condition(read.item)
+        self._committed_or_raise(
+            client_id,
+            "",
+            lambda: self._dynamodb.delete_item(
                 TableName=self._table,
-                Key={"client_id": {"S": client_id}},
-                ConditionExpression="attribute_exists(client_id)",
-            )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
-            raise ClientNotFound() from None
+                Key=self.item_key(client_id),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            ),
+            gone_is_done=True,
+        )
 
     # -- internals -------------------------------------------------------------------------
 
@@ -479,7 +567,6 @@ class ClientRegistry:
         token_lifetime: int,
         client_id: str | None,
         grant_types: Iterable[str],
-        now: int,
     ) -> Client:
         chosen_id = self._generate_client_id() if client_id is None else client_id
         return Client(
@@ -489,20 +576,46 @@ class ClientRegistry:
             audiences=_validated_audiences(audiences),
             token_lifetime=self._validated_lifetime(token_lifetime),
             status=ClientStatus.ACTIVE,
-            created_at=now,
-            updated_at=now,
+            created_at=0,
+            updated_at=0,
             grant_types=_validated_grant_types(grant_types),
         )
 
-    def _insert(self, client: Client) -> None:
-        try:
-            self._dynamodb.put_item(
+    def _now_for(self, client_id: str) -> float:
+        """The store's now (one consistent read of the client's key), or the clock without ``store_time``."""
+        if not self._store_time:
+            return self._clock()
+        response = self._dynamodb.get_item(
+            TableName=self._table,
+            Key=self.item_key(client_id),
+            ConsistentRead=True,
+            ProjectionExpression="#k",
+            ExpressionAttributeNames={"#k": "client_id"},
+        )
+        return self._time_of(response)
+
+    def _insert(self, client: Client, now: int) -> Client:
+        request = new_request_id()
+        saved = replace(
+            client,
+            created_at=now,
+            updated_at=now,
+            version=1,
+            changed_by=self._actor,
+            changed_at=now,
+            last_request=request,
+        )
+        self._committed_or_raise(
+            client.client_id,
+            request,
+            lambda: self._dynamodb.put_item(
                 TableName=self._table,
-                Item=_encode(client),
+                Item=encode_client(saved),
                 ConditionExpression="attribute_not_exists(client_id)",
-            )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
-            raise ClientAlreadyExists() from None
+            ),
+            conflict=ClientAlreadyExists,
+        )
+        return saved
 
     def _with_new_secret(
         self, client: Client, expires_at: int | None, now: int
@@ -520,19 +633,102 @@ class ClientRegistry:
         changed = replace(client, secrets=(*client.secrets, stored))
         return changed, IssuedSecret(changed, stored.secret_id, secret, expires_at)
 
-    def _save(self, before: Client, after: Client) -> Client:
-        saved = replace(after, updated_at=int(self._clock()), version=before.version + 1)
-        try:
-            self._dynamodb.put_item(
+    def _save(self, read: _Read, after: Client) -> Client:
+        """Write ``after`` in place of the item ``read``, if nobody changed it since (its version as read);
+        attributes this version does not know are kept as they were."""
+        request = new_request_id()
+        now = int(read.now)
+        saved = replace(
+            after,
+            updated_at=now,
+            version=after.version + 1,
+            changed_by=self._actor,
+            changed_at=now,
+            last_request=request,
+        )
+        condition, names, values = _version_condition(read.item)
+        self._committed_or_raise(
+            saved.client_id,
+            request,
+            lambda: self._dynamodb.put_item(
                 TableName=self._table,
-                Item=_encode(saved),
-                ConditionExpression="#v = :v",
-                ExpressionAttributeNames={"#v": "version"},
-                ExpressionAttributeValues={":v": {"N": str(before.version)}},
-            )
-        except self._dynamodb.exceptions.ConditionalCheckFailedException:
-            raise ClientConflict() from None
+                Item={**unknown_attributes(read.item), **encode_client(saved)},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            ),
+        )
         return saved
+
+    def _stamp_expression(
+        self, read: _Read, request: str, names: dict[str, str], values: dict[str, Any]
+    ) -> list[str]:
+        """``SET`` clauses that stamp a write: a new version, ``updated_at``/``changed_at``, ``last_request``
+        and ``changed_by`` (fills ``names`` and ``values``)."""
+        now = str(int(read.now))
+        names.update({"#v": VERSION, "#ua": "updated_at", "#ca": CHANGED_AT, "#lr": LAST_REQUEST})
+        values.update(
+            {":next": {"N": str(_next_version(read.item))}, ":now": {"N": now}, ":req": {"S": request}}
+        )
+        clauses = ["#v = :next", "#ua = :now", "#ca = :now", "#lr = :req"]
+        if self._actor is not None:
+            names["#cb"] = CHANGED_BY
+            values[":actor"] = {"S": self._actor}
+            clauses.append("#cb = :actor")
+        return clauses
+
+    def _remove_actor_expression(self, names: dict[str, str]) -> str:
+        """Without an actor, the previous writer's ``changed_by`` must not stand for this write."""
+        if self._actor is not None:
+            return ""
+        names["#cb"] = CHANGED_BY
+        return " REMOVE #cb"
+
+    def _committed_or_raise(
+        self,
+        client_id: str,
+        request: str,
+        write: Callable[[], Any],
+        *,
+        conflict: Callable[[], ClientRegistryError] = ClientConflict,
+        gone_is_done: bool = False,
+    ) -> None:
+        """Run ``write`` (stamped with ``request``); settle a lost answer by reading the item back.
+
+        * the condition failed: when the item carries our ``request`` the write committed earlier (botocore
+          retried after a lost answer) and this is success; otherwise it is ``conflict`` (nothing written);
+        * any other error (a 5xx, a timeout: the answer is lost, the write may have committed): the item is
+          read back; our ``request`` in it means success, otherwise the error stands (nothing was written);
+          when even the read fails, :class:`WriteOutcomeUnknown` names the request to look for.
+
+        ``gone_is_done``: for a delete, an item no longer there is the committed write.
+        """
+        try:
+            write()
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            if self._is_committed(client_id, request, gone_is_done=gone_is_done):
+                return
+            raise conflict() from None
+        except Exception as error:
+            try:
+                committed = self._is_committed(client_id, request, gone_is_done=gone_is_done)
+            except Exception:  # noqa: BLE001 - neither the write's answer nor the read: say so, never guess
+                raise WriteOutcomeUnknown(client_id, request) from error
+            if not committed:
+                raise
+            return
+
+    def _is_committed(self, client_id: str, request: str, *, gone_is_done: bool) -> bool:
+        item = self._dynamodb.get_item(
+            TableName=self._table,
+            Key=self.item_key(client_id),
+            ConsistentRead=True,
+            ProjectionExpression="#r",
+            ExpressionAttributeNames={"#r": LAST_REQUEST},
+        ).get("Item")
+        if gone_is_done:  # a delete: committed when the item is gone
+            return not item
+        return bool(item) and item.get(LAST_REQUEST) == {"S": request}
 
     def _validated_lifetime(self, lifetime: int) -> int:
         if isinstance(lifetime, bool) or not isinstance(lifetime, int):
@@ -611,81 +807,35 @@ def _validated_keys(jwks: Any, jwks_uri: str | None) -> tuple[str | None, str | 
         raise InvalidClientMetadata(str(error)) from None
 
 
-def _strings(value: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(member["S"] for member in value.get("L", []))
+def _version_condition(item: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The write condition "the item is still at the version I read": the stored ``version`` attribute as
+    read, whatever its type; an item without one (hand-written) is version 0."""
+    if VERSION not in item:
+        return "attribute_not_exists(#v) OR #v = :v", {"#v": VERSION}, {":v": {"N": "0"}}
+    return "#v = :v", {"#v": VERSION}, {":v": item[VERSION]}
 
 
-def _encode(client: Client) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "client_id": {"S": client.client_id},
-        "client_name": {"S": client.client_name},
-        "scopes": {"L": [{"S": s} for s in client.scopes]},
-        "audiences": {"L": [{"S": a} for a in client.audiences]},
-        "grant_types": {"L": [{"S": g} for g in client.grant_types]},
-        "token_lifetime": {"N": str(client.token_lifetime)},
-        "status": {"S": client.status.value},
-        "created_at": {"N": str(client.created_at)},
-        "updated_at": {"N": str(client.updated_at)},
-        "version": {"N": str(client.version)},
-        "secrets": {"L": [{"M": _encode_secret(s)} for s in client.secrets]},
-    }
-    if client.jwks is not None:
-        item["jwks"] = {"S": client.jwks}
-    if client.jwks_uri is not None:
-        item["jwks_uri"] = {"S": client.jwks_uri}
-    if client.plan is not None:
-        item["plan"] = {"S": client.plan}
-    if client.permissions:
-        item["permissions"] = {"L": [{"S": p} for p in client.permissions]}
-    return item
+def _next_version(item: dict[str, Any]) -> int:
+    """The version after the item's (1 when it has none or an unreadable one: the write repairs it)."""
+    text = item.get(VERSION, {}).get("N") if isinstance(item.get(VERSION), dict) else None
+    return int(text) + 1 if isinstance(text, str) and text.isdigit() else 1
 
 
-def _encode_secret(secret: StoredSecret) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "secret_id": {"S": secret.secret_id},
-        "hash": {"B": secret.digest},
-        "hash_alg": {"S": secret.hash_alg},
-        "created_at": {"N": str(secret.created_at)},
-    }
-    if secret.expires_at is not None:
-        item["expires_at"] = {"N": str(secret.expires_at)}
-    return item
-
-
-def _decode(item: dict[str, Any]) -> Client:
-    return Client(
-        client_id=item["client_id"]["S"],
-        client_name=item.get("client_name", {}).get("S", ""),
-        scopes=_strings(item.get("scopes", {})),
-        audiences=_strings(item.get("audiences", {})),
-        grant_types=_strings(item.get("grant_types", {"L": [{"S": CLIENT_CREDENTIALS}]})),
-        token_lifetime=int(item["token_lifetime"]["N"]),
-        status=ClientStatus(item["status"]["S"]),
-        created_at=int(item.get("created_at", {}).get("N", "0")),
-        updated_at=int(item.get("updated_at", {}).get("N", "0")),
-        version=int(item.get("version", {}).get("N", "1")),
-        secrets=tuple(_decode_secret(member["M"]) for member in item.get("secrets", {}).get("L", [])),
-        jwks=item["jwks"]["S"] if "jwks" in item else None,
-        jwks_uri=item["jwks_uri"]["S"] if "jwks_uri" in item else None,
-        plan=item["plan"]["S"] if "plan" in item else None,
-        permissions=_strings(item.get("permissions", {})),
+def _ending(live: tuple[StoredSecret, ...], now: float, overlap: int) -> tuple[StoredSecret, ...]:
+    """The live secrets, each to end ``overlap`` seconds after ``now`` (an earlier end is kept).  With
+    ``overlap == 0`` there are none: the old secrets leave the item, so no clock decides when they stop."""
+    if overlap == 0:
+        return ()
+    cutoff = int(now) + overlap
+    return tuple(
+        replace(s, expires_at=cutoff if s.expires_at is None else min(s.expires_at, cutoff)) for s in live
     )
 
 
-def _decode_secret(item: dict[str, Any]) -> StoredSecret:
-    expires = item.get("expires_at")
-    return StoredSecret(
-        secret_id=item["secret_id"]["S"],
-        digest=bytes(item["hash"]["B"]),
-        created_at=int(item["created_at"]["N"]),
-        expires_at=int(expires["N"]) if expires else None,
-        hash_alg=item.get("hash_alg", {}).get("S", HASH_ALGORITHM),
-    )
-
-
-# What ``authenticate`` decodes when no client has the presented id: disabled, with one
-# secret whose digest matches nothing: the shape of most clients (one secret; two only mid-roll).
-_ABSENT_CLIENT_ITEM: Final = _encode(
+# What ``authenticate`` decodes when no client has the presented id (or its item is malformed):
+# disabled, with one secret whose digest matches nothing: the shape of most clients (one secret; two only
+# mid-roll).
+_ABSENT_CLIENT_ITEM: Final = encode_client(
     Client(
         client_id="absent",
         client_name="absent",
