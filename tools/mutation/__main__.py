@@ -17,6 +17,9 @@ from pathlib import Path
 
 from . import mutmut_groups, named
 
+# Property tests run once per mutant of the functions they call: capped (tools/mutation/hypothesis_cap.py).
+DEFAULT_MAX_EXAMPLES = 30
+
 
 def _named() -> bool:
     print("Hand-written mutants (tools/mutation/named_mutants.toml):", flush=True)
@@ -34,7 +37,9 @@ def _named() -> bool:
     return not unexpected
 
 
-def _mutmut(groups: list[str] | None, max_children: int, keep: bool, report: Path | None) -> bool:
+def _mutmut(
+    groups: list[str] | None, max_children: int, keep: bool, report: Path | None, max_examples: int
+) -> bool:
     config = mutmut_groups.load()
     results = []
     for group in config.groups:
@@ -42,7 +47,9 @@ def _mutmut(groups: list[str] | None, max_children: int, keep: bool, report: Pat
             continue
         started = time.monotonic()
         print(f"mutmut, group {group.name}: {', '.join(group.modules)}", flush=True)
-        result = mutmut_groups.run_group(group, config, max_children=max_children, keep=keep)
+        result = mutmut_groups.run_group(
+            group, config, max_children=max_children, keep=keep, max_examples=max_examples
+        )
         if not result.statuses:
             print(result.log)
             raise SystemExit(f"mutmut ran no mutant in group {group.name}")
@@ -78,12 +85,19 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutmut workers (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway copies (to inspect them)")
     parser.add_argument("--report", type=Path, help="also write the mutmut results as JSON here")
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        help=f"cap on each hypothesis test's examples per mutant (default {DEFAULT_MAX_EXAMPLES}; 0 = none)",
+    )
     arguments = parser.parse_args()
     ok = True
     if not arguments.no_named and not arguments.group:
         ok = _named() and ok
     if not arguments.named:
-        ok = _mutmut(arguments.group, arguments.max_children, arguments.keep, arguments.report) and ok
+        options = (arguments.max_children, arguments.keep, arguments.report, arguments.max_examples)
+        ok = _mutmut(arguments.group, *options) and ok
     return 0 if ok else 1
 
 

@@ -8,6 +8,7 @@ from their usual places: the tests can then import only the mutated copies.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import hypothesis_cap
 from .mutant_diff import MutantsModule, is_message_text
 from .throwaway_copy import copy_checkout, remove
 
@@ -122,6 +124,7 @@ def _setup_cfg(group: Group, skip_lines: tuple[str, ...]) -> str:
         f"also_copy ={listing(ALSO_COPY)}\n"
         f"pytest_add_cli_args_test_selection ={listing(group.tests)}\n"
         f"do_not_mutate_patterns ={listing(skip_lines)}\n"
+        f"pytest_add_cli_args ={listing(('-p', 'tools.mutation.hypothesis_cap'))}\n"
     )
 
 
@@ -133,10 +136,11 @@ def prepare(group: Group, skip_lines: tuple[str, ...]) -> Path:
     return tree
 
 
-def _mutmut(tree: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+def _mutmut(tree: Path, *arguments: str, max_examples: int = 0) -> subprocess.CompletedProcess[str]:
     executable = Path(sys.executable).with_name("mutmut")
+    environment = {**os.environ, hypothesis_cap.ENVIRONMENT: str(max_examples)}
     return subprocess.run(  # noqa: S603 - the mutation venv's own mutmut, our own arguments
-        [str(executable), *arguments], cwd=tree, capture_output=True, text=True, check=False
+        [str(executable), *arguments], cwd=tree, capture_output=True, text=True, check=False, env=environment
     )
 
 
@@ -146,11 +150,13 @@ def mutated_lines(diff: str) -> str:
     )
 
 
-def run_group(group: Group, config: Config, *, max_children: int, keep: bool = False) -> GroupResult:
+def run_group(
+    group: Group, config: Config, *, max_children: int, keep: bool = False, max_examples: int = 0
+) -> GroupResult:
     tree = prepare(group, config.skip_lines)
     result = GroupResult(group)
     try:
-        run = _mutmut(tree, "run", "--max-children", str(max_children))
+        run = _mutmut(tree, "run", "--max-children", str(max_children), max_examples=max_examples)
         result.log = run.stdout[-4000:] + run.stderr[-4000:]
         for line in _mutmut(tree, "results", "--all", "true").stdout.splitlines():
             match = _RESULT.match(line)
