@@ -43,6 +43,13 @@ JWKS_URI = f"{ISSUER}/.well-known/jwks.json"
 LEEWAY, MAX_LIFETIME = 60, 24 * 3600  # the verifier's defaults; the Node peer is given the same
 SPECS = (KeySpec.RS256, KeySpec.ES256, KeySpec.EDDSA)
 NODE_DIR = ROOT / "benchmarks" / "node"
+# The JSON the Lambda runtime writes of a handler's answer: awslambdaric's marshaller on python3.12+ (the
+# template's python3.13) keeps one encoder with ensure_ascii off (lambda_runtime_marshaller.Encoder).
+RUNTIME_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True)
+
+
+def runtime_json(answer: object) -> str:
+    return RUNTIME_ENCODER.encode(answer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,15 @@ from typing import Any
 
 import callgrind
 import cryptography
-from baselines import AUDIENCE, ISSUER, BenchToken, bench_token, pyjwt_version, raw_signature_check
+from baselines import (
+    AUDIENCE,
+    ISSUER,
+    BenchToken,
+    bench_token,
+    pyjwt_version,
+    raw_signature_check,
+    runtime_json,
+)
 from cpu_rounds import interleave, microseconds, python_contender, ratio_text, verdict
 from offline_environment import ROOT, use_project_paths
 
@@ -73,8 +81,6 @@ REVOCATIONS = {
     "revoked_clients": [{"client_id": "partner-9", "issued_before": 1_700_000_000, "until": 4_000_000_000}],
     "revoked_tokens": [],
 }
-# awslambdaric's marshaller on python3.12+ (lambda_runtime_marshaller.Encoder): one encoder, ensure_ascii off.
-RUNTIME_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True)
 
 
 class JwksServer:
@@ -163,11 +169,6 @@ def quiet() -> Iterator[None]:
     """Output (log lines, metrics) goes to /dev/null: off the terminal, not out of the timing."""
     with Path(os.devnull).open("w") as sink, contextlib.redirect_stdout(sink):
         yield
-
-
-def runtime_json(answer: dict[str, Any]) -> str:
-    """The JSON the Lambda runtime writes of a handler's answer."""
-    return RUNTIME_ENCODER.encode(answer)
 
 
 def decide(handler: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[str, Any]) -> str:

@@ -37,7 +37,14 @@ from offline_environment import use_project_paths
 
 use_project_paths("functions/authorizer")
 
-from baselines import AUDIENCE, ISSUER, BenchToken, bench_token, raw_signature_check  # noqa: E402
+from baselines import (  # noqa: E402
+    AUDIENCE,
+    ISSUER,
+    BenchToken,
+    bench_token,
+    raw_signature_check,
+    runtime_json,
+)
 from cpu_rounds import interleave, microseconds, python_contender, ratio_text, verdict  # noqa: E402
 
 from partnerauth.algorithms import KeySpec  # noqa: E402
@@ -138,7 +145,7 @@ def events(kind: str, key: str, token: str) -> dict[str, Any]:
 
 def decide(handler: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[str, Any]) -> str:
     """One decision as Lambda makes it: the handler, then the runtime's JSON of its answer."""
-    return json.dumps(handler(event, CONTEXT))
+    return runtime_json(handler(event, CONTEXT))
 
 
 def cycling(
@@ -219,7 +226,8 @@ def main() -> int:
         rounds = interleave(contenders, calls=CALLS, rounds=ROUNDS)
 
     print(
-        f"== route maps: CPU per decision through the handler + json.dumps, RS256 ({ROUNDS} x {CALLS} calls)"
+        f"== route maps: CPU per decision through the handler + the runtime's JSON, RS256 "
+        f"({ROUNDS} x {CALLS} calls)"
     )
     print(
         f"{'format':9} {'routes':>6} {'per decision':>18} {'decisions/s':>12} "
