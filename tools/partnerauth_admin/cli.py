@@ -24,7 +24,7 @@ from partnerauth.client_registry import (
 )
 from partnerauth.client_secrets import LazySecretHasher
 
-from . import apis, key_commands, plans, revocation_commands
+from . import apis, audit_commands, key_commands, plans, revocation_commands, signing_key_commands
 from .aws_context import AwsContext, ContextError
 from .aws_failures import one_line
 from .stack_declarations import CLIENT_ID_RULE, InputRefused, StackDeclarations, check_client_id
@@ -235,6 +235,8 @@ def _parser() -> argparse.ArgumentParser:
     revocation_commands.add_commands(commands)
     apis.add_commands(commands)
     plans.add_commands(commands)
+    signing_key_commands.add_commands(commands)  # keys (issue 14 item 5)
+    audit_commands.add_commands(commands)  # audit (issue 14 item 4)
     return parser
 
 
@@ -261,7 +263,7 @@ def _permissions(args: argparse.Namespace) -> list[str] | None:
     return None if args.permission is None else list(args.permission)
 
 
-def main(
+def main(  # noqa: PLR0911 - one early return per command family that needs no clients table
     argv: Sequence[str] | None = None,
     *,
     stdout: TextIO | None = None,
@@ -270,7 +272,9 @@ def main(
     clock: Callable[[], float] = time.time,
 ) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(key_commands.operands_after_options_end(argv))
+    args = _parser().parse_args(
+        signing_key_commands.kid_operand_after_options_end(key_commands.operands_after_options_end(argv))
+    )
     out = Output(args.json, stdout or sys.stdout, stderr or sys.stderr)
     context = AwsContext(
         stack_name=args.stack_name,
@@ -284,6 +288,10 @@ def main(
             return apis.run(args, context, out, stdin or sys.stdin, clock)
         if args.command == "plans":  # usage plans: API Gateway only
             return plans.run(args, context, out)
+        if args.command == signing_key_commands.COMMAND:  # via KeyRotationFunction (issue 14 item 5)
+            return signing_key_commands.run(args, context, out, stdin or sys.stdin)
+        if args.command == audit_commands.COMMAND:  # AuditTable, read only (issue 14 item 4)
+            return audit_commands.run(args, context, out, clock)
         if args.command == revocation_commands.COMMAND:  # RevocationsTable only (issue 14)
             return revocation_commands.run(args, context, out, clock)
         registry = ClientRegistry(
