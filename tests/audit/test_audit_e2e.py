@@ -1,0 +1,54 @@
+"""On ``make dev``: what the admin CLI does is in ``audit`` within seconds (the local stream poller feeds the
+real recorder), newest first, with no secret in it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.local_stack.running_stack import REPO, StackProcess, stack_environment, start_stack, wait_until
+from tests.local_stack.test_revoke_tokens_e2e import banner_exports
+
+pytestmark = pytest.mark.e2e
+
+DEADLINE = 30.0  # seconds: the poller runs every second
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    running = start_stack(tmp_path_factory.mktemp("audit"))
+    yield running
+    running.stop()
+
+
+def admin(stack: StackProcess, *arguments: str) -> Any:
+    env = stack_environment(stack.state_dir, 0) | banner_exports(stack)
+    done = subprocess.run(  # noqa: S603 - our interpreter and CLI
+        [sys.executable, "-m", "tools.partnerauth_admin", "--json", *arguments],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout)
+
+
+def test_the_clis_writes_appear_in_the_audit_trail(stack: StackProcess) -> None:
+    created = admin(stack, "create", "--name", "Audited", "--scope", "orders:read", "--client-id", "audited")
+    admin(stack, "disable", "audited")
+
+    def recorded() -> list[dict[str, Any]] | None:
+        records: list[dict[str, Any]] = admin(stack, "audit", "--client", "audited")["records"]
+        return records if len(records) >= 3 else None  # created, disabled, the client's revocation
+
+    records = wait_until(recorded, DEADLINE, "the CLI's writes in the audit trail")
+    assert [r["action"] for r in records if r["table"] == "clients"] == ["changed", "created"]
+    assert any(r["table"] == "revocations" for r in records)
+    assert created["client_secret"] not in json.dumps(records)
