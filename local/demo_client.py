@@ -62,6 +62,7 @@ def register_demo_client(
     # The layer is importable once the runtime has put its folder on sys.path.
     from partnerauth.client_registry import ClientRegistry  # noqa: PLC0415
     from partnerauth.client_secrets import SecretHasher  # noqa: PLC0415
+    from partnerauth.usage_plans import PLANS  # noqa: PLC0415
 
     token = token_function(definitions)
     env = token.environment
@@ -78,5 +79,7 @@ def register_demo_client(
         audiences=[audience],
         token_lifetime=min(int(env.get("TOKEN_LIFETIME") or max_lifetime), max_lifetime),
         client_id=DEMO_CLIENT_ID,
+        # the largest tier, as local.usage_plans.assign_plan puts its API key: its token rate (issue 15) too
+        plan=PLANS[-1],
     )
     return DemoClient(issued.client.client_id, issued.secret, tuple(scopes), audience)
