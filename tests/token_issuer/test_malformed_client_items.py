@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from partnerauth.client_items import MalformedClientItem, decode_client
+from partnerauth.client_assertion import JWT_BEARER
+from partnerauth.client_items import MalformedClientItem, decode_client, encode_client
 from partnerauth.client_registry import (
     MAX_SECRETS,
     AuthFailure,
@@ -20,7 +21,8 @@ from partnerauth.client_registry import (
     IssuedSecret,
 )
 
-from .conftest import AUDIENCE, MAX_TOKEN_LIFETIME, CountingHasher, Endpoint, basic, form
+from .assertions import PartnerKey, sign_assertion
+from .conftest import AUDIENCE, ISSUER, MAX_TOKEN_LIFETIME, CountingHasher, Endpoint, basic, form
 from .malformed_items import SHAPES, STORABLE, Shape, shape_id
 
 
@@ -248,6 +250,55 @@ def test_the_token_endpoint_answers_a_malformed_item_with_401_invalid_client(
         TableName=tables["AuthAttemptsTable"], Key={"client_id": {"S": partner.client.client_id}}
     ).get("Item")
     assert attempts is not None
+
+
+def test_find_treats_a_malformed_item_as_nobody_and_lookup_says_why(
+    registry: ClientRegistry, partner: IssuedSecret, dynamodb_client: Any, tables: dict[str, str]
+) -> None:
+    client_id = partner.client.client_id
+    store(dynamodb_client, tables, SHAPES[4].applied(_encoded(partner)))
+    assert registry.find(client_id) is None  # callers that refuse unknown clients refuse it too
+    found = registry.lookup(client_id)
+    assert isinstance(found, MalformedClientItem)
+    assert found.reason == "scopes"
+    assert registry.lookup("nobody") is None
+
+
+@pytest.mark.parametrize("shape", STORABLE[:8], ids=shape_id)
+def test_a_private_key_jwt_client_with_a_malformed_item_is_401_not_500(
+    shape: Shape,
+    assertion_endpoint: Endpoint,
+    registry: ClientRegistry,
+    partner_rsa: PartnerKey,
+    clock: Any,
+    dynamodb_client: Any,
+    tables: dict[str, str],
+) -> None:
+    keyed = registry.create_with_keys(
+        client_name="Keyed",
+        scopes=["orders:read"],
+        audiences=[AUDIENCE],
+        token_lifetime=900,
+        jwks=partner_rsa.jwks(),
+    )
+    store(dynamodb_client, tables, shape.applied(encode_client(keyed)))
+    assertion = sign_assertion(partner_rsa, keyed.client_id, ISSUER, clock())
+    reply = token_endpoint_post(
+        assertion_endpoint, {"grant_type": "client_credentials", **assertion_params(assertion)}
+    )
+    # RFC 7521 §4.2.1 / RFC 6749 §5.2: invalid_client, never a 500
+    assert reply.status == 401
+    assert reply.json()["error"] == "invalid_client"
+
+
+def token_endpoint_post(endpoint: Endpoint, params: dict[str, str]) -> Any:
+    from urllib.parse import urlencode
+
+    return endpoint.post(urlencode(params), headers=_FORM)
+
+
+def assertion_params(assertion: str) -> dict[str, str]:
+    return {"client_assertion_type": JWT_BEARER, "client_assertion": assertion}
 
 
 _FORM = (("Content-Type", "application/x-www-form-urlencoded"),)

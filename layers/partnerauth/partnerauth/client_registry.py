@@ -302,10 +302,21 @@ class ClientRegistry:
     # -- reads -----------------------------------------------------------------------------
 
     def find(self, client_id: str) -> Client | None:
-        """The client with this id (one consistent read), or ``None``; :class:`MalformedClientItem` when
-        its item cannot be read."""
+        """The client with this id (one consistent read), or ``None`` when there is none *or its item cannot
+        be read*: a malformed item is nobody's (fail closed, issue 19), so a caller that refuses unknown
+        clients (``private_key_jwt``, introspection) refuses it too.  :meth:`lookup` tells the two apart."""
+        found = self.lookup(client_id)
+        return found if isinstance(found, Client) else None
+
+    def lookup(self, client_id: str) -> Client | MalformedClientItem | None:
+        """The client with this id, why its item cannot be read, or ``None`` when there is none."""
         read = self._read(client_id)
-        return None if read is None else decode_client(read.item)
+        if read is None:
+            return None
+        try:
+            return decode_client(read.item)
+        except MalformedClientItem as malformed:
+            return malformed
 
     def get(self, client_id: str) -> Client:
         return decode_client(self._existing(client_id).item)
