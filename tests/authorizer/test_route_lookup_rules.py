@@ -8,11 +8,16 @@ item 2): each of these, broken, widens or narrows what a token reaches.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from partnerauth.route_policy import Route, RoutePolicy, is_canonical_path
+from local.iam_policy import Decision, evaluate
+from partnerauth.route_policy import PolicyPlan, Route, RoutePolicy, is_canonical_path
+
+from .conftest import ARN_PREFIX
 
 
 def key_of(route: Route | None) -> str | None:
@@ -138,3 +143,37 @@ def test_a_route_plan_names_exactly_the_route_it_allows_and_none_when_it_denies(
     # asked again: the same answers
     assert policy.route_plan(route, allowed=True) == allowed
     assert policy.route_plan(route, allowed=False) == denied
+
+
+def policy_document(plan: PolicyPlan) -> dict[str, Any]:
+    def resources(pairs: tuple[tuple[str, str], ...]) -> list[str]:
+        return [f"{ARN_PREFIX}/{method}/{resource}" for method, resource in pairs]
+
+    statements = [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resources(plan.allow)}]
+    if plan.deny:
+        statements.append(
+            {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": resources(plan.deny)}
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+@pytest.mark.parametrize(
+    ("template", "requests", "refused"),
+    [
+        ("/files/{id}/{proxy+}", ["files/a/b", "files/a/b/c", "files/a/b/c/d/e"], ["files/a/", "files//b"]),
+        ("/{tenant}/{proxy+}", ["t/x", "t/x/y/z"], ["t/"]),  # "//x": not canonical, left to the lookup
+        ("/files/{proxy+}", ["files/a", "files/a/b/c"], ["files/"]),
+    ],
+)
+def test_an_allowed_greedy_route_opens_every_depth_below_it_and_no_empty_segment(
+    template: str, requests: list[str], refused: list[str]
+) -> None:
+    # a greedy {p+} reaches any depth by design: its plan must not deny a deeper canonical request
+    policy = RoutePolicy.from_mapping({f"GET {template}": ["files:read"]})
+    route = policy.route_for_template("GET", template)
+    assert route is not None
+    document = policy_document(policy.route_plan(route, allowed=True))
+    for path in requests:
+        assert evaluate(document, f"{ARN_PREFIX}/GET/{path}") is Decision.ALLOW, path
+    for path in refused:
+        assert evaluate(document, f"{ARN_PREFIX}/GET/{path}") is not Decision.ALLOW, path
