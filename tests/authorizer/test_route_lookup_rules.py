@@ -163,12 +163,16 @@ def policy_document(plan: PolicyPlan) -> dict[str, Any]:
         ("/files/{id}/{proxy+}", ["files/a/b", "files/a/b/c", "files/a/b/c/d/e"], ["files/a/", "files//b"]),
         ("/{tenant}/{proxy+}", ["t/x", "t/x/y/z"], ["t/"]),  # "//x": not canonical, left to the lookup
         ("/files/{proxy+}", ["files/a", "files/a/b/c"], ["files/"]),
+        ("/files/{id}/meta", ["files/a/meta"], ["files//meta", "files/a/b/meta", "files/a/meta/x"]),
+        ("/files/{id}", ["files/a"], ["files/", "files/a/b"]),
+        ("/{tenant}", ["t"], ["", "t/x"]),
     ],
 )
-def test_an_allowed_greedy_route_opens_every_depth_below_it_and_no_empty_segment(
+def test_an_allowed_route_opens_its_canonical_requests_and_no_empty_or_deeper_segment(
     template: str, requests: list[str], refused: list[str]
 ) -> None:
-    # a greedy {p+} reaches any depth by design: its plan must not deny a deeper canonical request
+    # a {p} spans no "/" and matches no empty segment; a greedy {p+} reaches any depth by design, so its
+    # plan must not deny a deeper canonical request
     policy = RoutePolicy.from_mapping({f"GET {template}": ["files:read"]})
     route = policy.route_for_template("GET", template)
     assert route is not None
