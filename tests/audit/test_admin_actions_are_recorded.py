@@ -23,6 +23,7 @@ from tests.audit.conftest import LambdaContext
 from tests.audit.stream_events import records_from_moto
 
 ALICE = "arn:aws:sts::123456789012:assumed-role/Operators/alice"
+MOTO_CALLER = "arn:aws:sts::123456789012:user/moto"  # what moto's sts:GetCallerIdentity answers
 
 
 def public_jwk() -> dict[str, str]:
@@ -123,6 +124,9 @@ def test_every_admin_action_is_recorded_once_and_no_record_holds_a_secret(
     records = trail.read(0, newest + 1, limit=1000)
     clients = [r for r in records if r.table == "clients" and r.item_key == "acme"]
     oldest_first = list(reversed(clients))
+    # the registry stamps the CLI's identity on every write it makes (moto's caller)
+    assert {(r.changed_by, r.attribution.value) for r in oldest_first[:-1]} == {(MOTO_CALLER, "stamped")}
+    assert oldest_first[-1].attribution.value == "deletion"
     assert oldest_first[0].action.value == "created"
     assert oldest_first[-1].action.value == "removed"  # delete
     changes = [r.changes for r in oldest_first[1:-1]]

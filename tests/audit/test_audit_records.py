@@ -248,3 +248,27 @@ def test_a_record_that_cannot_be_read_is_refused_with_a_fixed_reason(record: Any
     with pytest.raises(MalformedStreamRecord) as refused:
         record_from_stream(record, TABLES)
     assert refused.value.reason == reason
+
+
+def test_one_actor_writing_twice_within_a_second_is_credited_by_the_write_id() -> None:
+    # Given two writes by alice stamped with the same second, each with its own request id (client_registry)
+    old = client_item(last_request={"S": "req_1"})
+    new = client_item(last_request={"S": "req_2"}, status={"S": "disabled"})
+    record = record_from_stream(
+        lambda_record("clients-t", "MODIFY", {"client_id": {"S": "acme"}}, old=old, new=new), TABLES
+    )
+    assert (record.changed_by, record.attribution) == (OPERATOR, Attribution.STAMPED)
+    assert record.changes["last_request"] == {"old": "req_1", "new": "req_2"}
+    # and the signing-key head's write id does the same
+    head = {"kid": {"S": "#current"}, "changed_by": {"S": OPERATOR}, "changed_at": {"N": "1800000000.5"}}
+    record = record_from_stream(
+        lambda_record(
+            "keys-t",
+            "MODIFY",
+            {"kid": {"S": "#current"}},
+            old={**head, "last_write": {"S": "w1"}},
+            new={**head, "last_write": {"S": "w2"}},
+        ),
+        TABLES,
+    )
+    assert record.attribution is Attribution.STAMPED

@@ -165,7 +165,7 @@ def _as_is(value: Any) -> Any:
 _CLIENT_ATTRIBUTES: Final[Mapping[str, _Keep]] = {
     **dict.fromkeys(
         ("client_id", "client_name", "scopes", "audiences", "grant_types", "token_lifetime", "status",
-         "created_at", "updated_at", "version", "jwks_uri", "plan", "permissions"),
+         "created_at", "updated_at", "version", "jwks_uri", "plan", "permissions", "last_request"),
         _as_is,
     ),
     "secrets": _client_secrets,
@@ -195,8 +195,9 @@ _KEY_ATTRIBUTE: Final = {
     AuditedTable.REVOCATIONS: "member",
 }
 STAMP_ATTRIBUTES: Final = ("changed_by", "changed_at")
-# A write id that every write of the item replaces (the signing-key head's): a restamp even within one second.
-WRITE_ID_ATTRIBUTES: Final = ("last_write",)
+# A write id every write of the item replaces (the signing-key head's, a client's): a restamp even when one
+# actor writes twice within a second.
+WRITE_ID_ATTRIBUTES: Final = ("last_write", "last_request")
 
 
 def _recorded_value(table: AuditedTable, name: str, value: Mapping[str, Any]) -> Any:
