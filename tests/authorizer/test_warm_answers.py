@@ -97,5 +97,5 @@ def test_the_remembered_arns_routes_scopes_and_keys_stay_bounded(
         # then every answer is still right,
         assert warm.decide(built) == cold().decide(built)
     # and no remembered value outgrows its bound (a hostile caller varies the path of every TOKEN event).
-    assert max(len(warm._arns), len(warm._token_routes)) <= 4  # the bounds are the subject
+    assert max(len(warm._arns), len(warm._token_requests)) <= 4  # the bounds are the subject
     assert max(len(warm._scope_texts), len(warm._usage_keys)) <= 2

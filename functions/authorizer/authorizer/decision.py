@@ -178,7 +178,10 @@ class Authorizer:
         self._documents: dict[tuple[str, int], _Document] = {}
         # Pure functions of their keys, remembered (each bounded, cleared when full):
         self._arns: dict[str, MethodArn] = {}  # method_arn(value) of values that passed it
-        self._token_routes: dict[tuple[MethodArn, RoutePolicy], Route | None] = {}  # TOKEN: its route
+        # TOKEN: (ARN, map, scope set) -> the request's route and whole-API answer
+        self._token_requests: dict[
+            tuple[MethodArn, RoutePolicy, frozenset[str]], tuple[Route | None, tuple[_Document, bool] | None]
+        ] = {}
         self._scope_texts: dict[frozenset[str], str] = {}  # the context's sorted scope string
         self._usage_keys: dict[str, str] = {}  # usage_key_value(namespace, client_id) of our clients
 
@@ -239,20 +242,12 @@ class Authorizer:
         arn = self._method_arn(event.get("methodArn"))
         profile = self._profile(None)
         token = self._verify(bearer_credential(event.get("authorizationToken")), profile)
-        routes = profile.routes
-        route = self._token_route(arn, routes)
-        plan = routes.plan(token.scopes)
-        if plan is not None:
-            if route is None:
-                # Not a route of the map (or not canonically spelled): deny this exact request too, in
-                # case a wildcard of an allowed route reaches it.  Not cached: it names one request.
-                document = _policy_document(arn.prefix, plan.allow, (*plan.deny, (arn.method, arn.path)))
-                entry = _Document(plan, document, _size(document))
-            else:
-                entry = self._document(arn.prefix, plan)
+        route, whole_api = self._token_request(arn, profile.routes, token.scopes)
+        if whole_api is not None:
+            entry, allowed = whole_api
             answer = self._answer(entry, token, usage_key=True)
             if answer is not None:
-                return _decision(token, route, profile, allowed=route in plan.allowed, response=answer)
+                return _decision(token, route, profile, allowed=allowed, response=answer)
         # No exact whole-API answer for this map or this token: answer for exactly this request. A cached
         # copy then denies every other request of the token until it expires (safe, never an over-allow).
         allowed = route is not None and route.scopes <= token.scopes
@@ -277,19 +272,32 @@ class Authorizer:
             self._arns[value] = arn
         return arn
 
-    def _token_route(self, arn: MethodArn, routes: RoutePolicy) -> Route | None:
-        """The route of a TOKEN event's request in ``routes``, remembered per checked ARN and route map
-        (the map object itself: a changed profile is a new map)."""
-        key = (arn, routes)
+    def _token_request(
+        self, arn: MethodArn, routes: RoutePolicy, scopes: frozenset[str]
+    ) -> tuple[Route | None, tuple[_Document, bool] | None]:
+        """A TOKEN request's route and whole-API answer (its document, and whether it allows the request);
+        ``None`` for a map without exact whole-API answers.  Remembered per checked ARN (stage, method and
+        path), route map (the object: a changed profile is a new map) and scope set - all they depend on."""
+        key = (arn, routes, scopes)
         try:
-            return self._token_routes[key]
+            return self._token_requests[key]
         except KeyError:
             pass
         route = routes.route_for_request(arn.method, arn.path)
-        if len(self._token_routes) >= MAX_ARNS_CACHED:
-            self._token_routes.clear()
-        self._token_routes[key] = route
-        return route
+        plan = routes.plan(scopes)
+        whole_api: tuple[_Document, bool] | None = None
+        if plan is not None:
+            if route is None:
+                # Not a route of the map (or not canonically spelled): deny this exact request too, in
+                # case a wildcard of an allowed route reaches it.  Not shared: it names one request.
+                document = _policy_document(arn.prefix, plan.allow, (*plan.deny, (arn.method, arn.path)))
+                whole_api = (_Document(plan, document, _size(document)), False)
+            else:
+                whole_api = (self._document(arn.prefix, plan), route in plan.allowed)
+        if len(self._token_requests) >= MAX_ARNS_CACHED:
+            self._token_requests.clear()
+        self._token_requests[key] = (route, whole_api)
+        return route, whole_api
 
     def _profile(self, stage_variables: object) -> ApiProfile:
         name = DEFAULT_PROFILE
