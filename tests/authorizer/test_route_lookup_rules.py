@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from local.iam_policy import Decision, evaluate
-from partnerauth.route_policy import PolicyPlan, Route, RoutePolicy, is_canonical_path
+from partnerauth.route_policy import MAX_WHOLE_API_ROUTES, PolicyPlan, Route, RoutePolicy, is_canonical_path
 
 from .conftest import ARN_PREFIX
 
@@ -181,3 +181,55 @@ def test_an_allowed_route_opens_its_canonical_requests_and_no_empty_or_deeper_se
         assert evaluate(document, f"{ARN_PREFIX}/GET/{path}") is Decision.ALLOW, path
     for path in refused:
         assert evaluate(document, f"{ARN_PREFIX}/GET/{path}") is not Decision.ALLOW, path
+
+
+# -- whole-API answers -----------------------------------------------------------------------------
+
+
+def literal_routes(count: int) -> dict[str, list[str]]:
+    return {f"GET /r{index}": [f"s{index}"] for index in range(count)}
+
+
+def test_a_map_of_exactly_the_whole_api_limit_has_whole_api_answers() -> None:
+    policy = RoutePolicy.from_mapping(literal_routes(MAX_WHOLE_API_ROUTES))
+    assert policy.whole_api_problem is None
+    assert policy.plan({"s0"}) is not None
+
+
+def test_a_map_over_the_whole_api_limit_has_none() -> None:
+    policy = RoutePolicy.from_mapping(literal_routes(MAX_WHOLE_API_ROUTES + 1))
+    assert policy.whole_api_problem == f"more than {MAX_WHOLE_API_ROUTES} routes"
+    assert policy.plan({"s0"}) is None
+
+
+def test_a_route_between_two_whose_scopes_it_needs_together_still_has_whole_api_answers() -> None:
+    # outer's pattern reaches inner, whose pattern reaches deeper: a token holding outer's and deeper's
+    # scopes but not inner's would open inner, unless inner needs no more than those two together
+    mapping = {"GET /a/{x}": ["o"], "GET /a/{y}/c": ["o", "d"], "GET /a/b/{z}/c": ["d"]}
+    assert RoutePolicy.from_mapping(mapping).whole_api_problem is None
+    mapping["GET /a/{y}/c"] = ["o", "d", "i"]
+    assert RoutePolicy.from_mapping(mapping).whole_api_problem is not None
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"GET /a/{x}": ["s1"], "GET /a/b": ["s2"]},  # a/b is a request to both
+        {"GET /a/b": ["s2"], "GET /a/{x}": ["s1"]},
+    ],
+)
+def test_two_routes_matching_one_request_have_no_whole_api_answers(mapping: dict[str, list[str]]) -> None:
+    problem = RoutePolicy.from_mapping(mapping).whole_api_problem
+    assert problem is not None
+    assert problem.endswith("match the same requests")
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"GET /": ["root"], "GET /{page}": ["pages"]},  # a parameter never matches the root's empty segment
+        {"GET /{page}": ["pages"], "GET /": ["root"]},
+    ],
+)
+def test_the_root_and_a_parameter_beside_it_are_different_requests(mapping: dict[str, list[str]]) -> None:
+    assert RoutePolicy.from_mapping(mapping).whole_api_problem is None
