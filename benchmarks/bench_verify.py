@@ -20,6 +20,7 @@ import sys
 from functools import partial
 
 import callgrind
+import cryptography
 from baselines import (
     AUDIENCE,
     ISSUER,
@@ -55,7 +56,8 @@ def main() -> int:
     peer = NodePeer.start()
     print(
         f"== verifier: CPU per verification (median \u00b1 half IQR, {ROUNDS} interleaved rounds x {CALLS}); "
-        f"{pyjwt_version()}; {peer.version if peer else 'aws-jwt-verify skipped'}"
+        f"limit: raw cryptography {cryptography.__version__}; {pyjwt_version()}; "
+        f"{peer.version if peer else 'aws-jwt-verify skipped'}"
     )
     columns = ("ours", "raw crypto", "aws-jwt-verify", "node raw", "jwt.decode")
     print(f"{'alg':6} " + " ".join(f"{name:>16}" for name in columns))
