@@ -272,3 +272,39 @@ def test_one_actor_writing_twice_within_a_second_is_credited_by_the_write_id() -
         TABLES,
     )
     assert record.attribution is Attribution.STAMPED
+
+
+def test_an_api_profile_is_credited_to_its_updated_by_and_its_route_map_to_a_digest() -> None:
+    tables = {**TABLES, "apis-t": AuditedTable.APIS}
+    routes = json.dumps({f"GET /r{i}": ["a:b"] for i in range(100)})
+    profile = {
+        "name": {"S": "inventory"},
+        "audience": {"S": "inventory-api"},
+        "routes": {"S": routes},
+        "version": {"N": "1"},
+        "updated_at": {"N": "1800000000"},
+        "updated_by": {"S": OPERATOR},
+    }
+    record = record_from_stream(
+        lambda_record("apis-t", "INSERT", {"name": {"S": "inventory"}}, new=profile), tables
+    )
+    assert (record.changed_by, record.attribution) == (OPERATOR, Attribution.STAMPED)
+    assert set(record.changes) == {"name", "audience", "routes", "version"}
+    assert len(record.changes["routes"]["new"]["text"]) == 512  # cut; the digest covers the whole map
+    changed = {**profile, "routes": {"S": routes.replace("r99", "r98")}, "version": {"N": "2"}}
+    record = record_from_stream(
+        lambda_record("apis-t", "MODIFY", {"name": {"S": "inventory"}}, old=profile, new=changed), tables
+    )
+    assert record.changes["routes"]["old"]["sha256"] != record.changes["routes"]["new"]["sha256"]
+    assert record.attribution is Attribution.STAMPED  # same actor, same second: the version moved
+
+
+def test_a_stored_value_that_is_not_typed_is_a_malformed_record() -> None:
+    tables = {**TABLES, "apis-t": AuditedTable.APIS}
+    with pytest.raises(MalformedStreamRecord, match="bad_image"):
+        record_from_stream(
+            lambda_record(
+                "apis-t", "INSERT", {"name": {"S": "x"}}, new={"name": {"S": "x"}, "routes": "text"}
+            ),
+            tables,
+        )

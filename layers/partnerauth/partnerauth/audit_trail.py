@@ -68,6 +68,7 @@ class AuditedTable(StrEnum):
     CLIENTS = "clients"
     SIGNING_KEYS = "signing_keys"
     REVOCATIONS = "revocations"
+    APIS = "apis"  # API profiles: a route map decides which scope a route needs
 
 
 class Action(StrEnum):
@@ -181,10 +182,27 @@ _SIGNING_KEY_SECRET_ATTRIBUTES: Final = frozenset({"private_key_ciphertext", "pu
 _REVOCATION_ATTRIBUTES: Final[Mapping[str, _Keep]] = dict.fromkeys(
     ("member", "client_id", "issued_before", "expires_at", "revoked_at"), _as_is
 )
+
+
+def _route_map(value: Mapping[str, Any]) -> Any:
+    """A profile's route map (JSON text, longer than a recorded string may be): the digest of the whole
+    text, so that any change shows, and the text cut."""
+    text = value.get("S")
+    if not isinstance(text, str):
+        return NOT_RECORDED
+    return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], "text": _cut(text)}
+
+
+_API_ATTRIBUTES: Final[Mapping[str, _Keep]] = dict.fromkeys(("name", "audience", "version"), _as_is)
+# Attributes recorded from their stored (typed) value rather than its plain form.
+_FROM_STORED: Final[Mapping[AuditedTable, Mapping[str, Callable[[Mapping[str, Any]], Any]]]] = {
+    AuditedTable.APIS: {"routes": _route_map},
+}
 _RECORDED: Final[Mapping[AuditedTable, Mapping[str, _Keep]]] = {
     AuditedTable.CLIENTS: _CLIENT_ATTRIBUTES,
     AuditedTable.SIGNING_KEYS: _SIGNING_KEY_ATTRIBUTES,
     AuditedTable.REVOCATIONS: _REVOCATION_ATTRIBUTES,
+    AuditedTable.APIS: _API_ATTRIBUTES,
 }
 _LEFT_OUT: Final[Mapping[AuditedTable, frozenset[str]]] = {
     AuditedTable.SIGNING_KEYS: _SIGNING_KEY_SECRET_ATTRIBUTES,
@@ -193,14 +211,27 @@ _KEY_ATTRIBUTE: Final = {
     AuditedTable.CLIENTS: "client_id",
     AuditedTable.SIGNING_KEYS: "kid",
     AuditedTable.REVOCATIONS: "member",
+    AuditedTable.APIS: "name",
 }
+# Who and when, as each table's writers stamp them (ApisTable's predates the audit trail).
 STAMP_ATTRIBUTES: Final = ("changed_by", "changed_at")
-# A write id every write of the item replaces (the signing-key head's, a client's): a restamp even when one
-# actor writes twice within a second.
-WRITE_ID_ATTRIBUTES: Final = ("last_write", "last_request")
+_STAMPS: Final[Mapping[AuditedTable, tuple[str, str]]] = {AuditedTable.APIS: ("updated_by", "updated_at")}
+# A write id every write of the item replaces (the signing-key head's, a client's, a profile's version): a
+# restamp even when one actor writes twice within a second.
+WRITE_ID_ATTRIBUTES: Final = ("last_write", "last_request", "version")
+
+
+def stamp_attributes(table: AuditedTable) -> tuple[str, str]:
+    """``(who, when)`` attribute names of ``table``'s stamp."""
+    return _STAMPS.get(table, STAMP_ATTRIBUTES)
 
 
 def _recorded_value(table: AuditedTable, name: str, value: Mapping[str, Any]) -> Any:
+    from_stored = _FROM_STORED.get(table, {}).get(name)
+    if not isinstance(value, Mapping):
+        raise MalformedStreamRecord("bad_image")
+    if from_stored is not None:
+        return from_stored(value)
     keep = _RECORDED[table].get(name)
     if keep is None:
         return NOT_RECORDED
@@ -212,7 +243,7 @@ def diff(table: AuditedTable, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     every attribute whose stored value differs, recorded as the rules above allow."""
     changes: dict[str, dict[str, Any]] = {}
     for name in sorted(set(old) | set(new)):
-        left_out = name in STAMP_ATTRIBUTES or name in _LEFT_OUT.get(table, frozenset())
+        left_out = name in stamp_attributes(table) or name in _LEFT_OUT.get(table, frozenset())
         if left_out or old.get(name) == new.get(name):
             continue
         sides = (("old", old), ("new", new))
@@ -288,17 +319,19 @@ def _attribute(image: Mapping[str, Any], name: str) -> Any:
 
 
 def _who(
-    action: Action, old: Mapping[str, Any], new: Mapping[str, Any], ttl: bool
+    table: AuditedTable, action: Action, old: Mapping[str, Any], new: Mapping[str, Any], ttl: bool
 ) -> tuple[str, Attribution]:
     if action is Action.REMOVED:
         return (TTL_ACTOR, Attribution.TTL) if ttl else (UNKNOWN_ACTOR, Attribution.DELETION)
-    if "changed_by" not in new:
+    who = stamp_attributes(table)[0]
+    if who not in new:
         return UNKNOWN_ACTOR, Attribution.UNSTAMPED
-    stamp = _string(new, "changed_by")
+    stamp = _string(new, who)
     if stamp is None or not 0 < len(stamp) <= MAX_CHANGED_BY or not _PRINTABLE.fullmatch(stamp):
         return UNKNOWN_ACTOR, Attribution.MALFORMED_STAMP
     restamped = action is Action.CREATED or any(
-        _attribute(old, name) != _attribute(new, name) for name in (*STAMP_ATTRIBUTES, *WRITE_ID_ATTRIBUTES)
+        _attribute(old, name) != _attribute(new, name)
+        for name in (*stamp_attributes(table), *WRITE_ID_ATTRIBUTES)
     )
     if not restamped:
         return f"{UNKNOWN_ACTOR} (last stamp: {stamp})", Attribution.NOT_RESTAMPED
@@ -351,7 +384,7 @@ def record_from_stream(record: object, tables: Mapping[str, AuditedTable]) -> Au
         and identity.get("type") == "Service"
         and identity.get("principalId") == "dynamodb.amazonaws.com"
     )
-    changed_by, attribution = _who(action, old, new, ttl)
+    changed_by, attribution = _who(table, action, old, new, ttl)
     client_id = item_key if table is AuditedTable.CLIENTS else _string(new or old, "client_id")
     return AuditRecord(
         table=table,
