@@ -15,6 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from local.iam_policy import Decision, evaluate
+from partnerauth.errors import ConfigurationError
+from partnerauth.route_map import MAX_ROUTES, MAX_SCOPES_PER_ROUTE, MAX_SEGMENTS
 from partnerauth.route_policy import MAX_WHOLE_API_ROUTES, PolicyPlan, Route, RoutePolicy, is_canonical_path
 
 from .conftest import ARN_PREFIX
@@ -233,3 +235,32 @@ def test_two_routes_matching_one_request_have_no_whole_api_answers(mapping: dict
 )
 def test_the_root_and_a_parameter_beside_it_are_different_requests(mapping: dict[str, list[str]]) -> None:
     assert RoutePolicy.from_mapping(mapping).whole_api_problem is None
+
+
+# -- what a route map may hold ---------------------------------------------------------------------
+
+
+def test_a_map_at_every_size_limit_is_accepted() -> None:
+    deepest = "/" + "/".join(f"s{index}" for index in range(MAX_SEGMENTS))
+    scopes = [f"scope{index}" for index in range(MAX_SCOPES_PER_ROUTE)]
+    policy = RoutePolicy.from_mapping({f"GET {deepest}": scopes})
+    assert key_of(policy.route_for_template("GET", deepest)) == f"GET {deepest}"
+    assert (
+        len(RoutePolicy.from_mapping({f"GET /r{index}": ["s"] for index in range(MAX_ROUTES)})) == MAX_ROUTES
+    )
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"GET /" + "/".join(["s"] * (MAX_SEGMENTS + 1)): ["s"]},
+        {"GET /a": [f"scope{index}" for index in range(MAX_SCOPES_PER_ROUTE + 1)]},
+        {f"GET /r{index}": ["s"] for index in range(MAX_ROUTES + 1)},
+        {"GET /a\tb": ["s"]},  # a key splits on its one space only: the tab is refused in the path
+    ],
+)
+def test_a_map_beyond_a_limit_or_with_a_bad_key_is_refused_as_configuration(
+    mapping: dict[str, list[str]],
+) -> None:
+    with pytest.raises(ConfigurationError):
+        RoutePolicy.from_mapping(mapping)
