@@ -54,3 +54,16 @@ def test_without_a_revocations_table_revoke_tokens_says_what_to_pass(cli: Callab
     assert run.code == 1
     assert run.err.startswith("error: no revocations table: pass --stack-name or --revocations-table")
     assert "Traceback" not in run.err
+
+
+def test_the_cut_names_who_made_it_for_the_audit_trail(
+    cli: Callable[..., Run], tables: dict[str, str], dynamodb_client: Any
+) -> None:
+    run = cli("revoke-tokens", "pc_acme", "--revocations-table", tables["RevocationsTable"])
+    assert run.code == 0, run.err
+    item = dynamodb_client.get_item(
+        TableName=tables["RevocationsTable"], Key={"member": {"S": "client:pc_acme"}}, ConsistentRead=True
+    )["Item"]
+    # the caller's AWS identity (STS GetCallerIdentity; moto's default user here), never a secret
+    assert item["changed_by"]["S"].startswith("arn:aws:")
+    assert item["changed_by"]["S"].endswith(":user/moto")

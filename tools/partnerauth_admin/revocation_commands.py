@@ -11,7 +11,8 @@ document is refreshed.  The command prints the bound it promises, from the stack
   authorizer with no usable copy refuses all of our tokens.
 
 Other partners are untouched; tokens the client gets after the cut (from the next second on) work, unless
-the client is also disabled.
+the client is also disabled.  The item names who cut (``changed_by``: the caller's STS identity) for the audit
+trail; a caller whose identity cannot be learned writes nothing.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def revoke_client(
         leeway=_seconds(context, "Leeway", "PARTNERAUTH_LEEWAY", DEFAULT_LEEWAY),
         clock=clock,
     )
-    return store.revoke_client(client_id)
+    # who asked, for the audit trail (changed_by); no identity, no write (AwsContext.caller_arn refuses)
+    return store.revoke_client(client_id, actor=context.caller_arn)
 
 
 def report(out: Output, context: AwsContext, client_id: str, revocation: Revocation) -> None:
