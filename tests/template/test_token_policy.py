@@ -200,7 +200,6 @@ def test_token_role_allows_exactly_the_dynamodb_calls_the_token_function_makes(
     called = dynamodb_actions(aws_calls.calls, tables)
     assert called["AuthAttemptsTable"] == {
         "dynamodb:BatchGetItem",
-        "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }  # fmt: skip - the scenario did reach every path of the failure counter and the issuance limit

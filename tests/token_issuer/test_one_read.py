@@ -15,9 +15,11 @@ from partnerauth.client_and_attempts import (
     ClientReadUnavailable,
 )
 from partnerauth.client_registry import ClientRegistry, IssuedSecret
+from tests.support.clock import FakeClock
 from token_issuer.oauth_errors import as_oauth_error
 
-from .conftest import FORM, Endpoint, RecordingClient, basic, form
+from .assertions import PartnerKey, assertion_form, sign_assertion
+from .conftest import AUDIENCE, FORM, ISSUER, Endpoint, RecordingClient, basic, form
 
 
 class UnprocessedBatches:
@@ -122,3 +124,56 @@ def test_a_token_costs_one_read_round_trip_and_one_write(
         ("update_item", tables["AuthAttemptsTable"]),
     ]
     assert recording_kms.calls == []
+
+
+def test_a_private_key_jwt_token_reads_the_same_one_batch(
+    assertion_endpoint: Endpoint,
+    registry: ClientRegistry,
+    partner_ec: PartnerKey,
+    recording_dynamodb: RecordingClient,
+    clock: FakeClock,
+    tables: dict[str, str],
+) -> None:
+    client = registry.create_with_keys(
+        client_name="Keyed", scopes=["orders:read"], audiences=[AUDIENCE], token_lifetime=900,
+        jwks={"keys": [partner_ec.jwk]},
+    )  # fmt: skip
+    signed = assertion_form(sign_assertion(partner_ec, client.client_id, ISSUER, clock()))
+    recording_dynamodb.calls.clear()
+    assert assertion_endpoint.post(form(**signed)).status == 200
+    # One BatchGetItem (the client and its failure record), the single-use record, the issuance count
+    both = " ".join(sorted((tables["ClientsTable"], tables["AuthAttemptsTable"])))
+    calls = [call for call in recording_dynamodb.calls if call[1] != tables["SigningKeysTable"]]
+    assert calls == [
+        ("batch_get_item", both),
+        ("put_item", tables["ClientAssertionsTable"]),
+        ("update_item", tables["AuthAttemptsTable"]),
+    ]
+
+
+def test_an_assertion_for_a_client_whose_item_cannot_be_read_is_refused_and_counted(
+    assertion_endpoint: Endpoint,
+    registry: ClientRegistry,
+    partner_ec: PartnerKey,
+    dynamodb_client: Any,
+    throttle: AuthThrottle,
+    clock: FakeClock,
+    tables: dict[str, str],
+) -> None:
+    client = registry.create_with_keys(
+        client_name="Keyed", scopes=["orders:read"], audiences=[AUDIENCE], token_lifetime=900,
+        jwks={"keys": [partner_ec.jwk]},
+    )  # fmt: skip
+    # Given its item was damaged by hand (a token lifetime that is not a number)
+    dynamodb_client.update_item(
+        TableName=tables["ClientsTable"],
+        Key={"client_id": {"S": client.client_id}},
+        UpdateExpression="SET token_lifetime = :junk",
+        ExpressionAttributeValues={":junk": {"S": "soon"}},
+    )
+    signed = assertion_form(sign_assertion(partner_ec, client.client_id, ISSUER, clock()))
+    reply = assertion_endpoint.post(form(**signed))
+    # Then it authenticates nobody (issue 19: fail closed), as a 401 like any failure, counted by the throttle
+    assert reply.status == 401
+    assert reply.json()["error"] == "invalid_client"
+    assert throttle.look(client.client_id).failures == 1

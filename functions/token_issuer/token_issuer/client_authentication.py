@@ -7,8 +7,8 @@ authenticate clients the same way, through one :class:`ClientAuthenticator`:
   (``private_key_jwt``, RFC 7523 §2.2; the presented id is its ``iss``, which must equal a ``client_id``
   sent in the body, RFC 7521 §4.2; an assertion that cannot be read names no id and is refused before
   any store work);
-* a secret's client item and the presented id's failure record are read in one ``BatchGetItem``
-  (:mod:`partnerauth.client_and_attempts`; issue 16 item 5), after the secret's HMAC, whatever the id;
+* the client item and the presented id's failure record are read in one ``BatchGetItem``
+  (:mod:`partnerauth.client_and_attempts`; issue 16 item 5), for a secret after its HMAC, whatever the id;
 * the throttle for the presented id (:mod:`partnerauth.auth_throttle`): a valid credential always
   passes (issue 14 item 6: no lockout by strangers); a failure is 429 while a delay is open, else counted;
 * every failure is the same ``invalid_client`` answer (RFC 6749 §5.2); why it failed goes to the log only.
@@ -17,6 +17,7 @@ authenticate clients the same way, through one :class:`ClientAuthenticator`:
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from partnerauth.assertion_authentication import AssertionAuthenticator
 from partnerauth.auth_throttle import AuthThrottle
@@ -27,6 +28,7 @@ from partnerauth.client_assertion import (
     ClientAssertion,
     read_client_assertion,
 )
+from partnerauth.client_items import MalformedClientItem, decode_client
 from partnerauth.client_registry import AuthFailure, Client, ClientAuthenticationFailed, ClientRegistry
 
 from .client_auth import AUTH_FAILED, AssertionCredentials, ClientCredentials
@@ -87,9 +89,10 @@ class ClientAuthenticator:
         if presented.client_id is not None and presented.client_id != client_id:
             # RFC 7521 §4.2: a client_id sent alongside must identify the same client as the assertion.
             raise InvalidClient(AUTH_FAILED, reason="client_id_mismatch", auth_method=method)
-        state = self._throttle.look(client_id)
+        read = self._reader.read(client_id)  # the client and the failure record: one round trip
+        state = read.attempts
         try:
-            client = self._verified(assertion, issuer)
+            client = self._verified(assertion, issuer, _decoded(read.client_item))
         except AssertionRejected as failure:
             self._throttle.refuse(client_id, state)
             raise InvalidClient(
@@ -102,10 +105,21 @@ class ClientAuthenticator:
         self._throttle.record_success(client_id, state)
         return client
 
-    def _verified(self, assertion: ClientAssertion, issuer: str) -> Client:
+    def _verified(self, assertion: ClientAssertion, issuer: str, client: Client | None) -> Client:
         if self._assertions is None:
             raise AssertionRejected(AssertionFailure.NO_KEYS)
-        return self._assertions.authenticate(assertion, issuer)
+        return self._assertions.authenticate(assertion, issuer, client)
+
+
+def _decoded(item: dict[str, Any] | None) -> Client | None:
+    """The client an item holds; ``None`` for no item and for one that cannot be read (fail closed: a
+    malformed item is nobody's, issue 19; the assertion is then refused as for an unknown client)."""
+    if item is None:
+        return None
+    try:
+        return decode_client(item)
+    except MalformedClientItem:
+        return None
 
 
 def _who(client_id: str, reason: AuthFailure | AssertionFailure) -> dict[str, str]:

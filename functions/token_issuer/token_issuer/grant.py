@@ -192,7 +192,6 @@ def build_grant(
     assertions = None
     if settings.client_assertions_table is not None:
         assertions = AssertionAuthenticator(
-            registry,
             jwks_uri_keys or JwksCache(HttpJwksFetcher()),
             AssertionReplayGuard(settings.client_assertions_table, dynamodb),
             AssertionRules(max_age=settings.client_assertion_max_age, leeway=settings.leeway),

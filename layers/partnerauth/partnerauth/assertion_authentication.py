@@ -3,8 +3,9 @@
 The steps, in this order (each failure is :class:`~partnerauth.client_assertion.AssertionRejected`):
 
 1. audience and time (:meth:`AssertionRules.check`): no I/O;
-2. the client, by the assertion's ``iss`` (one consistent ``GetItem``): unknown, disabled, or without
-   registered keys is a failure;
+2. the client the assertion's ``iss`` names, as the caller read it (the token function reads it with the
+   presented id's failure record in one consistent ``BatchGetItem``, :mod:`.client_and_attempts`): unknown,
+   unreadable (a malformed item is nobody's, issue 19), disabled, or without registered keys is a failure;
 3. the candidate keys: the inline set's key named by ``kid`` (every key of a fitting type when the
    assertion names none: authlib's ``PrivateKeyJWT`` sends no ``kid``), or, for a ``jwks_uri`` client, the
    key named by ``kid`` from the layer's :class:`~partnerauth.jwks_cache.JwksCache` (a ``kid`` is required
@@ -28,7 +29,7 @@ from .client_assertion import (
     verify_assertion_signature,
 )
 from .client_keys import inline_keys
-from .client_registry import Client, ClientRegistry
+from .client_registry import Client
 from .errors import KeyNotFound, KeysUnavailable
 from .jwk import VerificationKey
 from .key_source import KeySource
@@ -37,24 +38,23 @@ from .key_source import KeySource
 class AssertionAuthenticator:
     def __init__(
         self,
-        registry: ClientRegistry,
         jwks_uri_keys: KeySource,
         replay_guard: AssertionReplayGuard,
         rules: AssertionRules,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._registry = registry
         self._jwks_uri_keys = jwks_uri_keys
         self._replay_guard = replay_guard
         self._rules = rules
         self._clock = clock
 
-    def authenticate(self, assertion: ClientAssertion, issuer: str) -> Client:
-        """The active client that signed ``assertion`` for ``issuer``, recorded as used."""
+    def authenticate(self, assertion: ClientAssertion, issuer: str, client: Client | None) -> Client:
+        """``client`` if it is active and signed ``assertion`` for ``issuer``; the assertion is then
+        recorded as used.  ``client`` is the one ``assertion.client_id`` names, as the caller read it
+        (``None``: there is none, or its item cannot be read)."""
         now = self._clock()
         remember_until = self._rules.check(assertion, issuer, now)
-        client = self._registry.find(assertion.client_id)
-        if client is None:
+        if client is None or client.client_id != assertion.client_id:
             raise AssertionRejected(AssertionFailure.UNKNOWN_CLIENT)
         if not client.active:
             raise AssertionRejected(AssertionFailure.DISABLED_CLIENT)
