@@ -1,0 +1,134 @@
+"""The authorizer's answers at their edges: what a 401 names, the 8 KB answer bound, the bearer header's
+own bounds, and how long a stale API profile may still be used.
+
+Written to kill the mutants `make mutate` found alive in decision.py / api_profiles.py (issue 20
+item 2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from authorizer.decision import (
+    MAX_ANSWER_BYTES,
+    MAX_HEADER_LENGTH,
+    MAX_METHOD_ARN_LENGTH,
+    Authorizer,
+    Outcome,
+    Problem,
+    Rejected,
+    bearer_token,
+)
+from partnerauth.api_profiles import ApiProfileCache, ProfileUnavailable
+from partnerauth.errors import Reason
+from tests.support.clock import FakeClock
+
+from .conftest import ARN_PREFIX, AUDIENCE, TokenFactory, bearer, token_event
+
+# -- what a 401 names ------------------------------------------------------------------------------
+
+
+def test_a_rejected_token_names_the_claim_at_fault(authorizer: Authorizer, token: TokenFactory) -> None:
+    decision = authorizer.decide(token_event(bearer(token(aud="https://elsewhere.test"))))
+    assert (decision.outcome, decision.reason, decision.fault) == (
+        Outcome.REJECT,
+        Reason.WRONG_AUDIENCE.value,
+        "claim.aud",
+    )
+    assert decision.log_fields()["fault"] == "claim.aud"
+
+
+def test_a_401_without_a_token_names_no_token_fields(authorizer: Authorizer) -> None:
+    decision = authorizer.decide(token_event(None))
+    assert (decision.outcome, decision.reason) == (Outcome.REJECT, Problem.MISSING_TOKEN.value)
+    assert (decision.kid, decision.jti, decision.client_id, decision.fault) == (None, None, None, None)
+    assert set(decision.log_fields()) == {"outcome", "reason"}
+
+
+# -- the 8 KB answer bound -------------------------------------------------------------------------
+
+
+def test_an_answer_over_8_kb_is_never_given(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    # a greedy route: no whole-API answer, so a TOKEN event gets a one-request policy naming its long path,
+    # and a long subject fills the context: together more than API Gateway takes
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps({"GET /files/{proxy+}": ["s1"]}))
+    path = "files/" + "a" * (MAX_METHOD_ARN_LENGTH - len(ARN_PREFIX) - len("/GET/files/"))
+    decision = authorizer.decide(token_event(bearer(token(scope="s1", sub="s" * 4000)), "GET", path))
+    assert (decision.outcome, decision.reason) == (Outcome.REJECT, Problem.ANSWER_TOO_LARGE.value)
+    # a path JSON writes six bytes a character for (the ARN may hold any character but * ? and space)
+    escaped = "files/" + "\u00e9" * 1400
+    too_large = authorizer.decide(token_event(bearer(token(scope="s1")), "GET", escaped))
+    assert (too_large.outcome, too_large.reason) == (Outcome.REJECT, Problem.ANSWER_TOO_LARGE.value)
+    # the same request with a short subject fits, and is allowed
+    fits = authorizer.decide(token_event(bearer(token(scope="s1")), "GET", path))
+    assert fits.outcome is Outcome.ALLOW
+    assert fits.response is not None
+    assert len(json.dumps(fits.response)) <= MAX_ANSWER_BYTES
+
+
+# -- the bearer header (RFC 6750 §2.1) -------------------------------------------------------------
+
+
+def rejection_of(value: object) -> str:
+    with pytest.raises(Rejected) as caught:
+        bearer_token(value)
+    return caught.value.reason
+
+
+@pytest.mark.parametrize(("value", "reason"), [(None, Problem.MISSING_TOKEN), ("", Problem.MISSING_TOKEN)])
+def test_no_header_or_an_empty_one_is_a_missing_token(value: object, reason: Problem) -> None:
+    assert rejection_of(value) == reason
+
+
+@pytest.mark.parametrize(
+    "value",
+    [7, b"Bearer abc", "Bearer " + "a" * (MAX_HEADER_LENGTH - 6), "Basic abc", "Bearer  abc", "Bearer a b"],
+)
+def test_a_header_that_is_not_one_bearer_token_within_the_bound_is_invalid(value: object) -> None:
+    assert rejection_of(value) == Problem.INVALID_AUTHORIZATION
+
+
+def test_a_header_of_exactly_the_maximum_length_is_read() -> None:
+    value = "Bearer " + "a" * (MAX_HEADER_LENGTH - 7)
+    assert bearer_token(value) == "a" * (MAX_HEADER_LENGTH - 7)
+
+
+# -- stale API profiles ----------------------------------------------------------------------------
+
+
+def profile_item(name: str) -> dict[str, Any]:
+    # a registry item in low-level DynamoDB JSON (partnerauth.api_profiles.profile_from_item)
+    return {
+        "name": {"S": name},
+        "audience": {"S": AUDIENCE},
+        "routes": {"S": json.dumps({"GET /orders": ["orders:read"]})},
+        "version": {"N": "1"},
+    }
+
+
+def test_a_stale_profile_is_used_until_exactly_max_age_plus_stale_for_and_not_then() -> None:
+    reads: list[str] = []
+    down = False
+
+    def source(name: str) -> dict[str, Any]:
+        reads.append(name)
+        if down:
+            raise ConnectionError("registry unreachable")
+        return profile_item(name)
+
+    clock = FakeClock(0)
+    cache = ApiProfileCache(source, max_age=60, cooldown=0, stale_for=100, clock=clock)
+    good = cache.get("inv")
+    assert good is not None
+    down = True
+    clock.advance(159)
+    assert cache.get("inv") is good  # stale-if-error, one second before the end
+    clock.advance(1)
+    with pytest.raises(ProfileUnavailable):
+        cache.get("inv")
