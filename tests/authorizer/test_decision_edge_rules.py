@@ -27,7 +27,7 @@ from partnerauth.api_profiles import ApiProfileCache, ProfileUnavailable
 from partnerauth.errors import Reason
 from tests.support.clock import FakeClock
 
-from .conftest import ARN_PREFIX, AUDIENCE, TokenFactory, bearer, token_event
+from .conftest import ARN_PREFIX, AUDIENCE, TokenFactory, bearer, http_event, token_event
 
 # -- what a 401 names ------------------------------------------------------------------------------
 
@@ -70,6 +70,33 @@ def test_an_answer_over_8_kb_is_never_given(
     assert fits.outcome is Outcome.ALLOW
     assert fits.response is not None
     assert len(json.dumps(fits.response)) <= MAX_ANSWER_BYTES
+
+
+def test_a_whole_api_answer_for_an_unmapped_long_path_stays_under_8_kb(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    # the whole-API answer of a 40-route map, plus a deny naming this one unmapped request: too large
+    # together, so the answer falls back to the one request (and is measured, never guessed)
+    routes = {f"GET /resource-number-{index:03d}/{{id}}": [f"s{index % 2}"] for index in range(40)}
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(routes))
+    mapped = authorizer.decide(token_event(bearer(token(scope="s1")), "GET", "resource-number-001/1"))
+    assert mapped.outcome is Outcome.ALLOW
+    assert mapped.response is not None
+    assert len(json.dumps(mapped.response)) > MAX_ANSWER_BYTES - 3500  # the whole-API answer is large
+    path = "unmapped/" + "a" * (MAX_METHOD_ARN_LENGTH - len(ARN_PREFIX) - len("/GET/unmapped/"))
+    decision = authorizer.decide(token_event(bearer(token(scope="s1")), "GET", path))
+    assert decision.outcome is Outcome.DENY
+    assert decision.response is not None
+    assert len(json.dumps(decision.response)) <= MAX_ANSWER_BYTES
+
+
+def test_a_route_key_split_by_other_whitespace_is_an_unknown_route_not_a_fault(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    authorizer = make_authorizer()
+    decision = authorizer.decide(http_event(bearer(token()), route_key="GET /orders\t/42"))
+    assert decision.outcome is Outcome.DENY
+    assert decision.response == {"isAuthorized": False}
 
 
 # -- the bearer header (RFC 6750 §2.1) -------------------------------------------------------------
