@@ -94,6 +94,7 @@ def stack(tables: dict[str, str], pepper_secret_arn: str, aws: None) -> str:
             "SigningKeysTableName": {"Value": tables["SigningKeysTable"]},
             "RevocationsTableName": {"Value": tables["RevocationsTable"]},
             "AuditTableName": {"Value": tables["AuditTable"]},
+            "ApisTableName": {"Value": tables["ApisTable"]},
             "PepperSecretArn": {"Value": pepper_secret_arn},
         },
     }

@@ -43,7 +43,7 @@ def record_everything(
     """Feed every stream record so far to the recorder, one Lambda event per table (as Lambda batches)."""
     answers: dict[str, Any] = {}
     fed: list[dict[str, Any]] = []
-    for logical_id in ("ClientsTable", "SigningKeysTable", "RevocationsTable"):
+    for logical_id in ("ClientsTable", "SigningKeysTable", "RevocationsTable", "ApisTable"):
         records = records_from_moto(dynamodb_client, streams_client, tables[logical_id])
         fed.extend(records)
         if records:
@@ -95,7 +95,11 @@ def test_every_admin_action_is_recorded_once_and_no_record_holds_a_secret(
     hashes += [bytes(s["M"]["hash"]["B"]) for s in stored["secrets"]["L"]]
     kid = json.loads(stored["jwks"]["S"])["keys"][0]["kid"]
     secret_id = stored["secrets"]["L"][0]["M"]["secret_id"]["S"]
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps({"GET /items": ["inventory:read"]}), encoding="utf-8")
     runs += [
+        cli("apis", "put", "inventory", "--audience", "inventory-api", "--routes", str(routes)),
+        cli("apis", "remove", "inventory", "--yes"),
         cli("remove-key", "acme", kid),
         cli("revoke-secret", "acme", secret_id),
         cli("delete", "acme", "--yes"),
@@ -144,6 +148,13 @@ def test_every_admin_action_is_recorded_once_and_no_record_holds_a_secret(
     )  # roll-secret added one, revoke-secret removed one
     kid_lists = [c["jwks"].get("new", {}).get("kids") for c in changes if "jwks" in c]
     assert [len(kids or []) for kids in kid_lists] == [1, 2, 1]  # use-keys, add-key, remove-key
+    profiles = [r for r in reversed(records) if r.table == "apis"]
+    assert [(r.item_key, r.action.value, r.attribution.value) for r in profiles] == [
+        ("inventory", "created", "stamped"),
+        ("inventory", "removed", "deletion"),
+    ]
+    assert profiles[0].changed_by == MOTO_CALLER
+    assert json.loads(profiles[0].changes["routes"]["new"]["text"]) == {"GET /items": ["inventory:read"]}
     cuts = [r for r in records if r.table == "revocations" and r.client_id == "acme"]
     assert len(cuts) >= 2  # disable and revoke-tokens each write the client's cut
     keys = [r for r in records if r.table == "signing_keys"]

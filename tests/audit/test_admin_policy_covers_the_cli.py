@@ -93,6 +93,8 @@ def test_every_call_the_cli_makes_is_allowed_by_the_admin_policy(
     key = {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(public).rstrip(b"=").decode()}
     key_file = tmp_path / "keys.json"
     key_file.write_text(json.dumps({"keys": [key]}), encoding="utf-8")
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps({"GET /items": ["inventory:read"]}), encoding="utf-8")
     for argv in (
         ("create", "--name", "Acme", "--scope", "orders:read", "--client-id", "acme"),
         ("list",),
@@ -106,6 +108,9 @@ def test_every_call_the_cli_makes_is_allowed_by_the_admin_policy(
         ("audit",),
         ("audit", "--client", "acme"),
         ("keys", "list"),
+        ("apis", "put", "inventory", "--audience", "inventory-api", "--routes", str(routes)),
+        ("apis", "list"),
+        ("apis", "remove", "inventory", "--yes"),
         ("delete", "acme", "--yes"),
     ):
         run = cli(*argv)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.support.template import Template, resources_of_type
 
-AUDITED = ("ClientsTable", "SigningKeysTable", "RevocationsTable")
+AUDITED = ("ClientsTable", "SigningKeysTable", "RevocationsTable", "ApisTable")
 ITEM_WRITES = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",

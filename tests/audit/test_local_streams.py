@@ -16,7 +16,7 @@ def test_the_polled_tables_are_the_ones_the_template_maps_to_the_recorder(
     cfn_template: Template, tables: dict[str, str]
 ) -> None:
     assert audited_tables(cfn_template, tables) == sorted(
-        tables[t] for t in ("ClientsTable", "RevocationsTable", "SigningKeysTable")
+        tables[t] for t in ("ApisTable", "ClientsTable", "RevocationsTable", "SigningKeysTable")
     )
 
 

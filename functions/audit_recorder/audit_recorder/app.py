@@ -1,7 +1,8 @@
 """AuditRecorderFunction handler: thin glue around :mod:`partnerauth.audit_trail`.
 
-Invoked by the event source mappings of the streams of ClientsTable, SigningKeysTable and RevocationsTable
-(``NEW_AND_OLD_IMAGES``; ``ReportBatchItemFailures``, bisect on error, an on-failure queue).  Each record:
+Invoked by the event source mappings of the streams of ClientsTable, SigningKeysTable, RevocationsTable and
+ApisTable (``NEW_AND_OLD_IMAGES``; ``ReportBatchItemFailures``, bisect on error, an on-failure queue).  Each
+record:
 
 * is turned into an audit record and written once (a conditional PutItem keyed by the stream's sequence
   number): ``AuditRecordsWritten``, or ``AuditRecordsReplayed`` when a retried batch brings it again;

@@ -13,6 +13,7 @@ SOURCE_TABLES = {
     "CLIENTS_TABLE": AuditedTable.CLIENTS,
     "SIGNING_KEYS_TABLE": AuditedTable.SIGNING_KEYS,
     "REVOCATIONS_TABLE": AuditedTable.REVOCATIONS,
+    "APIS_TABLE": AuditedTable.APIS,
 }
 
 
