@@ -15,7 +15,7 @@ import pytest
 from tests.admin_cli.conftest import FakeTty, Run
 from tests.audit.conftest import LambdaContext, load_handler
 from tools.partnerauth_admin import signing_key_commands
-from tools.partnerauth_admin.aws_context import AwsContext
+from tools.partnerauth_admin.aws_context import AwsContext, ContextError
 from tools.partnerauth_admin.cli import main
 
 MOTO_CALLER = "arn:aws:sts::123456789012:user/moto"  # what moto's sts:GetCallerIdentity answers
@@ -212,5 +212,5 @@ def test_the_function_comes_from_the_stack_output(stack: str) -> None:
     context = AwsContext(env={"KEY_ROTATION_FUNCTION": "from-env"})
     made = signing_key_commands.default_invoker(context, None)
     assert isinstance(made, signing_key_commands.LambdaInvoker)
-    with pytest.raises(signing_key_commands.ContextError, match="no rotation function"):
+    with pytest.raises(ContextError, match="no rotation function"):
         signing_key_commands.default_invoker(AwsContext(env={}), None)
