@@ -17,7 +17,11 @@ authenticate clients the same way, through one :class:`ClientAuthenticator`:
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from partnerauth.assertion_authentication import AssertionAuthenticator
 from partnerauth.auth_throttle import AuthThrottle
@@ -34,6 +38,15 @@ from partnerauth.client_registry import AuthFailure, Client, ClientAuthenticatio
 from .client_auth import AUTH_FAILED, AssertionCredentials, ClientCredentials
 from .oauth_errors import InvalidClient
 
+MALFORMED_CLIENT_ITEMS: Final = "MalformedClientItems"
+
+
+def count_malformed_client_item() -> None:
+    """Count a client item that cannot be read (issue 19) as ``MalformedClientItems``.  Powertools keeps one
+    metric buffer per process, shared by every ``Metrics`` instance, so the handler's ``log_metrics``
+    (app.py) publishes this one with its own."""
+    Metrics().add_metric(name=MALFORMED_CLIENT_ITEMS, unit=MetricUnit.Count, value=1)
+
 
 class ClientAuthenticator:
     """The client a request's credentials prove, or :class:`InvalidClient` (or ``ClientThrottled``)."""
@@ -44,11 +57,13 @@ class ClientAuthenticator:
         throttle: AuthThrottle,
         reader: ClientAndAttemptsReader,
         assertions: AssertionAuthenticator | None = None,
+        on_malformed_item: Callable[[], None] = count_malformed_client_item,
     ) -> None:
         self._registry = registry
         self._throttle = throttle
         self._reader = reader
         self._assertions = assertions
+        self._on_malformed_item = on_malformed_item
 
     def authenticate(self, credentials: ClientCredentials | AssertionCredentials, issuer: str) -> Client:
         """``issuer`` is this server's issuer identifier: an assertion's audience (RFC 7523 §3)."""
@@ -68,6 +83,8 @@ class ClientAuthenticator:
         try:
             client = self._registry.authenticate_item(read.client_item, digest)
         except ClientAuthenticationFailed as failure:
+            if failure.reason is AuthFailure.MALFORMED_CLIENT:
+                self._on_malformed_item()
             self._throttle.refuse(presented.client_id, state)
             raise InvalidClient(
                 AUTH_FAILED,
@@ -92,7 +109,7 @@ class ClientAuthenticator:
         read = self._reader.read(client_id)  # the client and the failure record: one round trip
         state = read.attempts
         try:
-            client = self._verified(assertion, issuer, _decoded(read.client_item))
+            client = self._verified(assertion, issuer, self._decoded(read.client_item))
         except AssertionRejected as failure:
             self._throttle.refuse(client_id, state)
             raise InvalidClient(
@@ -110,16 +127,16 @@ class ClientAuthenticator:
             raise AssertionRejected(AssertionFailure.NO_KEYS)
         return self._assertions.authenticate(assertion, issuer, client)
 
-
-def _decoded(item: dict[str, Any] | None) -> Client | None:
-    """The client an item holds; ``None`` for no item and for one that cannot be read (fail closed: a
-    malformed item is nobody's, issue 19; the assertion is then refused as for an unknown client)."""
-    if item is None:
-        return None
-    try:
-        return decode_client(item)
-    except MalformedClientItem:
-        return None
+    def _decoded(self, item: dict[str, Any] | None) -> Client | None:
+        """The client an item holds; ``None`` for no item and for one that cannot be read (fail closed: a
+        malformed item is nobody's, issue 19; the assertion is then refused as for an unknown client)."""
+        if item is None:
+            return None
+        try:
+            return decode_client(item)
+        except MalformedClientItem:
+            self._on_malformed_item()
+            return None
 
 
 def _who(client_id: str, reason: AuthFailure | AssertionFailure) -> dict[str, str]:
