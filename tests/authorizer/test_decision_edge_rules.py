@@ -23,7 +23,9 @@ from authorizer.decision import (
     Rejected,
     bearer_token,
 )
-from partnerauth.api_profiles import ApiProfileCache, ProfileUnavailable
+from local.iam_policy import Decision as Iam
+from local.iam_policy import evaluate
+from partnerauth.api_profiles import ApiProfileCache, ProfileUnavailable, profile_from_item, profile_item
 from partnerauth.errors import Reason
 from tests.support.clock import FakeClock
 
@@ -61,6 +63,7 @@ def test_an_answer_over_8_kb_is_never_given(
     path = "files/" + "a" * (MAX_METHOD_ARN_LENGTH - len(ARN_PREFIX) - len("/GET/files/"))
     decision = authorizer.decide(token_event(bearer(token(scope="s1", sub="s" * 4000)), "GET", path))
     assert (decision.outcome, decision.reason) == (Outcome.REJECT, Problem.ANSWER_TOO_LARGE.value)
+    assert decision.api == "default"
     # a path JSON writes six bytes a character for (the ARN may hold any character but * ? and space)
     escaped = "files/" + "\u00e9" * 1400
     too_large = authorizer.decide(token_event(bearer(token(scope="s1")), "GET", escaped))
@@ -99,6 +102,39 @@ def test_a_route_key_split_by_other_whitespace_is_an_unknown_route_not_a_fault(
     assert decision.response == {"isAuthorized": False}
 
 
+# -- a TOKEN request answered for itself alone --------------------------------------------------------
+
+GREEDY_MAP = {"GET /files/{proxy+}": ["files:read"], "GET /admin/{proxy+}": ["admin"]}
+
+
+def effects(response: dict[str, Any]) -> set[str]:
+    return {statement["Effect"] for statement in response["policyDocument"]["Statement"]}
+
+
+def test_a_one_request_answer_allows_exactly_an_allowed_request_and_meters_it(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    # greedy routes: no whole-API answer, so each TOKEN request is answered for itself
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    decision = authorizer.decide(token_event(bearer(token(scope="files:read")), "GET", "files/a/b"))
+    assert (decision.outcome, decision.route) == (Outcome.ALLOW, "GET /files/{proxy+}")
+    assert decision.response is not None
+    assert effects(decision.response) == {"Allow"}
+    assert evaluate(decision.response["policyDocument"], f"{ARN_PREFIX}/GET/files/a/b") is Iam.ALLOW
+    assert decision.response["usageIdentifierKey"]  # the usage plan meters the call
+
+
+def test_a_one_request_answer_for_a_denied_request_allows_nothing(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    decision = authorizer.decide(token_event(bearer(token(scope="files:read")), "GET", "admin/x"))
+    assert (decision.outcome, decision.route) == (Outcome.DENY, "GET /admin/{proxy+}")
+    assert decision.response is not None
+    assert effects(decision.response) == {"Deny"}
+    assert evaluate(decision.response["policyDocument"], f"{ARN_PREFIX}/GET/admin/x") is Iam.EXPLICIT_DENY
+
+
 # -- the bearer header (RFC 6750 §2.1) -------------------------------------------------------------
 
 
@@ -129,7 +165,7 @@ def test_a_header_of_exactly_the_maximum_length_is_read() -> None:
 # -- stale API profiles ----------------------------------------------------------------------------
 
 
-def profile_item(name: str) -> dict[str, Any]:
+def registry_item(name: str) -> dict[str, Any]:
     # a registry item in low-level DynamoDB JSON (partnerauth.api_profiles.profile_from_item)
     return {
         "name": {"S": name},
@@ -147,7 +183,7 @@ def test_a_stale_profile_is_used_until_exactly_max_age_plus_stale_for_and_not_th
         reads.append(name)
         if down:
             raise ConnectionError("registry unreachable")
-        return profile_item(name)
+        return registry_item(name)
 
     clock = FakeClock(0)
     cache = ApiProfileCache(source, max_age=60, cooldown=0, stale_for=100, clock=clock)
@@ -159,3 +195,18 @@ def test_a_stale_profile_is_used_until_exactly_max_age_plus_stale_for_and_not_th
     clock.advance(1)
     with pytest.raises(ProfileUnavailable):
         cache.get("inv")
+
+
+def test_a_registry_item_holds_every_attribute_and_reads_back_as_its_profile() -> None:
+    routes = json.dumps({"GET /orders": ["orders:read"]})
+    item = profile_item("inv", AUDIENCE, routes, version=3, updated_at=1_800_000_000, updated_by="admin")
+    assert item == {
+        "name": {"S": "inv"},
+        "audience": {"S": AUDIENCE},
+        "routes": {"S": routes},
+        "version": {"N": "3"},
+        "updated_at": {"N": "1800000000"},
+        "updated_by": {"S": "admin"},
+    }
+    profile = profile_from_item(item)
+    assert (profile.name, profile.audience, profile.version) == ("inv", AUDIENCE, 3)
