@@ -212,3 +212,29 @@ def test_a_valid_secret_in_the_middle_of_a_racing_flood_gets_its_token(
     # issue 14 item 6: the throttle never refuses a valid credential, whatever races beside it
     assert answers[RACERS // 2] == "200"
     assert set(answers[: RACERS // 2] + answers[RACERS // 2 + 1 :]) <= {"401", "429"}
+
+
+class AlwaysOutraced:
+    """A DynamoDB whose every conditional count is lost to another attempt that left no delay open (the
+    state it hands back is always a fresh one): the most contended table there can be."""
+
+    class exceptions:  # noqa: N801 - the shape of a boto3 client's ``exceptions``
+        class ConditionalCheckFailedException(Exception):
+            response: dict[str, Any] = {}  # noqa: RUF012 - no Item: nothing live is stored
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def update_item(self, **_: Any) -> None:
+        self.writes += 1
+        raise self.exceptions.ConditionalCheckFailedException
+
+
+def test_a_count_lost_again_and_again_ends_in_429_after_a_bounded_number_of_writes(clock: FakeClock) -> None:
+    table = AlwaysOutraced()
+    throttle = AuthThrottle("AuthAttemptsTable", table, clock=clock)
+    # The loop is bounded: each loss is another attempt's count, so past the free failures the answer is 429
+    with pytest.raises(ClientThrottled) as refused:
+        throttle.refuse("pc_target", AttemptState())
+    assert refused.value.retry_after == POLICY.base_delay
+    assert table.writes == POLICY.free_failures + 1
