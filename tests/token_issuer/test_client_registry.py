@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from partnerauth.client_items import decode_client
 from partnerauth.client_registry import (
     INTROSPECT,
     AuthFailure,
@@ -23,7 +24,6 @@ from partnerauth.client_registry import (
     IssuedSecret,
     SecretNotFound,
 )
-from partnerauth.client_items import decode_client
 from partnerauth.client_secrets import (
     DUMMY_DIGEST,
     SECRET_PREFIX,
