@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from partnerauth.auth_throttle import AttemptState, AuthThrottle, ClientThrottled, ThrottlePolicy
+from partnerauth.auth_throttle import (
+    MAX_CONTENDED_WRITES,
+    AttemptState,
+    AuthThrottle,
+    ClientThrottled,
+    ThrottlePolicy,
+)
 from partnerauth.client_registry import IssuedSecret
 from tests.support.clock import FakeClock
 from token_issuer.client_auth import AuthMethod, credentials
@@ -225,6 +231,9 @@ class AlwaysOutraced:
     def __init__(self) -> None:
         self.writes = 0
 
+    def get_item(self, **_: Any) -> dict[str, Any]:
+        return {}
+
     def update_item(self, **_: Any) -> None:
         self.writes += 1
         raise self.exceptions.ConditionalCheckFailedException
@@ -238,3 +247,10 @@ def test_a_count_lost_again_and_again_ends_in_429_after_a_bounded_number_of_writ
         throttle.refuse("pc_target", AttemptState())
     assert refused.value.retry_after == POLICY.base_delay
     assert table.writes == POLICY.free_failures + 1
+
+
+def test_record_failure_also_gives_up_after_a_bounded_number_of_lost_writes(clock: FakeClock) -> None:
+    table = AlwaysOutraced()
+    with pytest.raises(ClientThrottled):
+        AuthThrottle("AuthAttemptsTable", table, clock=clock).record_failure("pc_target")
+    assert table.writes == MAX_CONTENDED_WRITES
