@@ -29,7 +29,7 @@ from partnerauth.api_profiles import ApiProfileCache, ProfileUnavailable, profil
 from partnerauth.errors import Reason
 from tests.support.clock import FakeClock
 
-from .conftest import ARN_PREFIX, AUDIENCE, TokenFactory, bearer, http_event, token_event
+from .conftest import ARN_PREFIX, AUDIENCE, TokenFactory, bearer, http_event, request_event, token_event
 
 # -- what a 401 names ------------------------------------------------------------------------------
 
@@ -135,6 +135,52 @@ def test_a_one_request_answer_for_a_denied_request_allows_nothing(
     assert evaluate(decision.response["policyDocument"], f"{ARN_PREFIX}/GET/admin/x") is Iam.EXPLICIT_DENY
 
 
+# -- a REQUEST event's answer for its route ----------------------------------------------------------
+
+
+def test_a_request_to_a_resource_outside_the_map_is_denied_and_says_so(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    decision = authorizer.decide(request_event(bearer(token()), "GET", "unmapped/1", "/unmapped/{id}"))
+    assert (decision.outcome, decision.reason, decision.route) == (
+        Outcome.DENY,
+        Problem.UNKNOWN_ROUTE.value,
+        None,
+    )
+    assert decision.response is not None
+    assert effects(decision.response) == {"Deny"}
+
+
+def test_a_route_answer_over_8_kb_is_never_given(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    path = "unmapped/" + "a" * (MAX_METHOD_ARN_LENGTH - len(ARN_PREFIX) - len("/GET/unmapped/"))
+    decision = authorizer.decide(request_event(bearer(token(sub="s" * 4000)), "GET", path, "/unmapped/{p}"))
+    assert (decision.outcome, decision.reason, decision.api) == (
+        Outcome.REJECT,
+        Problem.ANSWER_TOO_LARGE.value,
+        "default",
+    )
+    # a path JSON writes six bytes a character for, with a short subject: measured, never guessed
+    escaped = "unmapped/" + "\u00e9" * 1400
+    too_large = authorizer.decide(request_event(bearer(token()), "GET", escaped, "/unmapped/{p}"))
+    assert (too_large.outcome, too_large.reason) == (Outcome.REJECT, Problem.ANSWER_TOO_LARGE.value)
+
+
+def test_a_rest_route_answer_is_metered_by_the_clients_usage_key(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    decision = authorizer.decide(
+        request_event(bearer(token(scope="files:read")), "GET", "files/a", "/files/{proxy+}")
+    )
+    assert decision.outcome is Outcome.ALLOW
+    assert decision.response is not None
+    assert decision.response["usageIdentifierKey"]
+
+
 # -- the bearer header (RFC 6750 §2.1) -------------------------------------------------------------
 
 
@@ -210,3 +256,46 @@ def test_a_registry_item_holds_every_attribute_and_reads_back_as_its_profile() -
     }
     profile = profile_from_item(item)
     assert (profile.name, profile.audience, profile.version) == ("inv", AUDIENCE, 3)
+
+
+class CountingRegistry:
+    def __init__(self) -> None:
+        self.reads = 0
+        self.down = False
+
+    def __call__(self, name: str) -> dict[str, Any]:
+        self.reads += 1
+        if self.down:
+            raise ConnectionError("registry unreachable")
+        return registry_item(name)
+
+
+def test_a_profile_is_read_once_per_max_age_whatever_the_clocks_origin() -> None:
+    registry, clock = CountingRegistry(), FakeClock(1_000)
+    cache = ApiProfileCache(registry, max_age=60, clock=clock)
+    cache.get("inv")
+    clock.advance(30)
+    cache.get("inv")
+    assert registry.reads == 1
+
+
+def test_a_name_never_read_and_unreadable_waits_its_cooldown_too() -> None:
+    registry, clock = CountingRegistry(), FakeClock(0)
+    registry.down = True
+    cache = ApiProfileCache(registry, cooldown=10, clock=clock)
+    for _ in range(3):
+        with pytest.raises(ProfileUnavailable):
+            cache.get("inv")
+    assert registry.reads == 1
+
+
+def test_the_profile_cache_keeps_at_most_max_entries_dropping_the_oldest() -> None:
+    registry, clock = CountingRegistry(), FakeClock(0)
+    cache = ApiProfileCache(registry, max_age=60, clock=clock, max_entries=2)
+    for name in ("a", "b", "c"):
+        cache.get(name)
+    cache.get("c")
+    cache.get("b")
+    assert registry.reads == 3  # b and c still held
+    cache.get("a")
+    assert registry.reads == 4  # a was dropped for c
