@@ -152,6 +152,16 @@ def test_a_request_to_a_resource_outside_the_map_is_denied_and_says_so(
     assert effects(decision.response) == {"Deny"}
 
 
+@pytest.mark.parametrize("change", [{"httpMethod": "DELETE"}, {"resource": None}, {"resource": 7}])
+def test_a_request_event_whose_method_is_not_its_arns_or_without_a_resource_is_invalid(
+    authorizer: Authorizer, token: TokenFactory, change: dict[str, Any]
+) -> None:
+    # the answer speaks for the ARN's method and the event's resource: they must be one request
+    event = request_event(bearer(token()), "GET", "orders/42", "/orders/{id}") | change
+    decision = authorizer.decide(event)
+    assert (decision.outcome, decision.reason) == (Outcome.REJECT, Problem.INVALID_EVENT.value)
+
+
 def test_a_route_answer_over_8_kb_is_never_given(
     make_authorizer: Callable[..., Authorizer], token: TokenFactory
 ) -> None:
