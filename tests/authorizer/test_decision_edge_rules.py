@@ -191,6 +191,37 @@ def test_a_rest_route_answer_is_metered_by_the_clients_usage_key(
     assert decision.response["usageIdentifierKey"]
 
 
+def test_no_route_answer_exceeds_8_kb_whatever_the_paths_length(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    # unknown-route answers sized exactly, around the bound: each answer given is measured under it
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    bearer_value = bearer(token())
+    given = refused = 0
+    for length in range(1150, 1350, 5):
+        path = "unmapped/" + "\u00e9" * length
+        decision = authorizer.decide(request_event(bearer_value, "GET", path, "/unmapped/{p}"))
+        if decision.response is None:
+            assert decision.reason == Problem.ANSWER_TOO_LARGE.value
+            refused += 1
+        else:
+            assert len(json.dumps(decision.response)) <= MAX_ANSWER_BYTES, length
+            given += 1
+    # the range straddles the bound
+    assert given > 0
+    assert refused > 0
+
+
+def test_a_header_map_with_a_name_that_is_not_a_string_still_yields_its_authorization(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    event = request_event(bearer(token(scope="files:read")), "GET", "files/a", "/files/{proxy+}")
+    event["headers"] = {**event["headers"], 7: "seven"}
+    decision = authorizer.decide(event)
+    assert (decision.outcome, decision.route) == (Outcome.ALLOW, "GET /files/{proxy+}")
+
+
 # -- the bearer header (RFC 6750 §2.1) -------------------------------------------------------------
 
 
