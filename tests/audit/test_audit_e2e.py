@@ -26,8 +26,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     running.stop()
 
 
+def exports(stack: StackProcess) -> dict[str, str]:
+    """The banner's ``export`` lines (printed just after the stack reports ready: waited for, bounded)."""
+
+    def printed() -> dict[str, str] | None:
+        found = banner_exports(stack)
+        return found if "AUDIT_TABLE" in found else None
+
+    found: dict[str, str] = wait_until(printed, DEADLINE, "the banner's export lines")
+    return found
+
+
 def admin(stack: StackProcess, *arguments: str) -> Any:
-    env = stack_environment(stack.state_dir, 0) | banner_exports(stack)
+    env = stack_environment(stack.state_dir, 0) | exports(stack)
     done = subprocess.run(  # noqa: S603 - our interpreter and CLI
         [sys.executable, "-m", "tools.partnerauth_admin", "--json", *arguments],
         cwd=REPO,
