@@ -16,9 +16,9 @@ from typing import Any
 from tests.support.template import Resolver, Template
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLER_SOURCES = sorted((ROOT / "functions").glob("*/*/app.py")) + sorted(
-    (ROOT / "functions").glob("*/*/http_app.py")
-)
+# Every module of every function package: a handler may count through a helper module (the token function's
+# MalformedClientItems, client_authentication.py).
+HANDLER_SOURCES = sorted((ROOT / "functions").glob("*/*/*.py"))
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,26 @@ def _strings(node: ast.expr) -> list[str] | None:
     return None
 
 
-def _metric_names(node: ast.expr, function: ast.FunctionDef) -> list[tuple[str, bool]] | None:
-    """(name, is a prefix) for every name ``node`` can be: a constant, an f-string's constant head, or a local
-    variable only ever assigned constants."""
+def _module_constant(name: str, module: ast.Module | None) -> list[str] | None:
+    """The constant a module-level ``NAME = "..."`` / ``NAME: Final = "..."`` holds."""
+    for statement in module.body if module is not None else []:
+        match statement:
+            case ast.AnnAssign(target=ast.Name(id=target), value=value) if (
+                target == name and value is not None
+            ):
+                return _strings(value)
+            case ast.Assign(targets=targets, value=value) if any(
+                isinstance(t, ast.Name) and t.id == name for t in targets
+            ):
+                return _strings(value)
+    return None
+
+
+def _metric_names(
+    node: ast.expr, function: ast.FunctionDef, module: ast.Module | None = None
+) -> list[tuple[str, bool]] | None:
+    """(name, is a prefix) for every name ``node`` can be: a constant, an f-string's constant head, a local
+    variable only ever assigned constants, or a module-level constant."""
     if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
         return [(str(node.values[0].value), True)]
     if isinstance(node, ast.Name):
@@ -57,6 +74,8 @@ def _metric_names(node: ast.expr, function: ast.FunctionDef) -> list[tuple[str, 
                 if strings is None:
                     return None
                 values.extend(strings)
+        if not values:
+            values = _module_constant(node.id, module) or []
         return [(value, False) for value in values] or None
     strings = _strings(node)
     return None if strings is None else [(value, False) for value in strings]
@@ -87,7 +106,7 @@ def emitted_by_code(namespace: str) -> list[Emitted]:
                 extra.add(str(value.value))
             for call in _calls(function, "add_metric"):
                 value = _keyword(call, "name")
-                names = _metric_names(value, function) if value is not None else None
+                names = _metric_names(value, function, tree) if value is not None else None
                 assert names, (
                     f"{path}:{call.lineno}: a metric name must be a constant, f-string or constant variable"
                 )
