@@ -22,14 +22,30 @@ from authorizer.decision import (
     Problem,
     Rejected,
     bearer_token,
+    build_authorizer,
 )
+from authorizer.settings import AuthorizerSettings
 from local.iam_policy import Decision as Iam
 from local.iam_policy import evaluate
 from partnerauth.api_profiles import ApiProfileCache, ProfileUnavailable, profile_from_item, profile_item
 from partnerauth.errors import Reason
+from partnerauth.key_source import StaticKeySource
+from partnerauth.keys import SigningKey
 from tests.support.clock import FakeClock
 
-from .conftest import ARN_PREFIX, AUDIENCE, TokenFactory, bearer, http_event, request_event, token_event
+from .conftest import (
+    ARN_PREFIX,
+    AUDIENCE,
+    ISSUER,
+    JWKS_PATH,
+    NOW,
+    TokenFactory,
+    bearer,
+    environment,
+    http_event,
+    request_event,
+    token_event,
+)
 
 # -- what a 401 names ------------------------------------------------------------------------------
 
@@ -340,3 +356,132 @@ def test_the_profile_cache_keeps_at_most_max_entries_dropping_the_oldest() -> No
     assert registry.reads == 3  # b and c still held
     cache.get("a")
     assert registry.reads == 4  # a was dropped for c
+
+
+# -- settings reach the parts they configure ---------------------------------------------------------
+
+
+def test_the_configured_leeway_reaches_the_verifier(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    # RFC 7519 §4.1.4: expired 90 s ago - inside a 120 s leeway, outside the default 60 s
+    late = token(exp=NOW - 90, iat=NOW - 300, nbf=NOW - 300)
+    assert make_authorizer(LEEWAY="120").decide(token_event(bearer(late))).outcome is Outcome.ALLOW
+    assert make_authorizer().decide(token_event(bearer(late))).reason == Reason.EXPIRED.value
+
+
+def with_stage(event: dict[str, Any], stage_variables: object) -> dict[str, Any]:
+    return {**event, "stageVariables": stage_variables}
+
+
+def test_a_registry_profile_is_read_again_after_its_configured_max_age(
+    own_jwks: dict[str, Any], token: TokenFactory
+) -> None:
+    registry, clock = CountingRegistry(), FakeClock(0)
+    settings = AuthorizerSettings.from_environment(environment(APIS_TABLE="apis", API_PROFILE_MAX_AGE="300"))
+    keys = StaticKeySource({ISSUER + JWKS_PATH: own_jwks})
+    authorizer = build_authorizer(settings, keys, clock=lambda: NOW, registry=registry, registry_clock=clock)
+    event = with_stage(request_event(bearer(token()), "GET", "orders", "/orders"), {"partnerauthApi": "inv"})
+    assert authorizer.decide(event).outcome is Outcome.ALLOW
+    clock.advance(120)  # past the default 60 s, within the configured 300 s
+    authorizer.decide(event)
+    assert registry.reads == 1
+    clock.advance(200)
+    authorizer.decide(event)
+    assert registry.reads == 2
+
+
+@pytest.mark.parametrize(
+    ("stage_variables", "reason", "api"),
+    [
+        ({"partnerauthApi": "ghost"}, Problem.UNKNOWN_API, "ghost"),
+        ("not-a-map", Problem.INVALID_EVENT, None),
+        ({"partnerauthApi": 7}, Problem.INVALID_EVENT, None),
+    ],
+)
+def test_an_api_profile_that_cannot_be_named_or_found_is_a_401_naming_it(
+    authorizer: Authorizer, token: TokenFactory, stage_variables: object, reason: Problem, api: str | None
+) -> None:
+    event = with_stage(request_event(bearer(token()), "GET", "orders", "/orders"), stage_variables)
+    decision = authorizer.decide(event)
+    assert (decision.outcome, decision.reason, decision.api) == (Outcome.REJECT, reason.value, api)
+
+
+def test_stage_variables_without_a_profile_name_use_the_default_profile(
+    authorizer: Authorizer, token: TokenFactory
+) -> None:
+    event = with_stage(request_event(bearer(token()), "GET", "orders/42", "/orders/{id}"), {"other": "x"})
+    decision = authorizer.decide(event)
+    assert (decision.outcome, decision.api) == (Outcome.ALLOW, "default")
+
+
+def test_an_unreadable_registry_is_a_401_naming_the_api(
+    own_jwks: dict[str, Any], token: TokenFactory
+) -> None:
+    registry = CountingRegistry()
+    registry.down = True
+    settings = AuthorizerSettings.from_environment(environment(APIS_TABLE="apis"))
+    keys = StaticKeySource({ISSUER + JWKS_PATH: own_jwks})
+    authorizer = build_authorizer(
+        settings, keys, clock=lambda: NOW, registry=registry, registry_clock=FakeClock(0)
+    )
+    event = with_stage(request_event(bearer(token()), "GET", "orders", "/orders"), {"partnerauthApi": "inv"})
+    decision = authorizer.decide(event)
+    assert (decision.outcome, decision.reason, decision.api) == (
+        Outcome.REJECT,
+        Problem.API_UNAVAILABLE.value,
+        "inv",
+    )
+
+
+# -- method ARNs and the bearer credential of TOKEN events --------------------------------------------
+
+
+@pytest.mark.parametrize("method_arn", [["arn"], {"arn": 1}, 7])
+def test_a_method_arn_that_is_not_a_string_is_an_invalid_event(
+    authorizer: Authorizer, method_arn: object
+) -> None:
+    event = {**token_event(bearer("x.y.z")), "methodArn": method_arn}
+    assert authorizer.decide(event).reason == Problem.INVALID_EVENT.value
+
+
+def test_a_method_arn_of_exactly_the_maximum_length_is_read(
+    authorizer: Authorizer, token: TokenFactory
+) -> None:
+    path = "orders/" + "a" * (MAX_METHOD_ARN_LENGTH - len(ARN_PREFIX) - len("/GET/orders/"))
+    assert len(f"{ARN_PREFIX}/GET/{path}") == MAX_METHOD_ARN_LENGTH
+    decision = authorizer.decide(token_event(bearer(token()), "GET", path))
+    assert decision.reason != Problem.INVALID_EVENT.value
+
+
+def test_a_path_with_a_colon_is_named_whole_in_the_answer(
+    authorizer: Authorizer, token: TokenFactory, rsa_key: SigningKey
+) -> None:
+    decision = authorizer.decide(token_event(bearer(token()), "GET", "orders/a:b"))
+    assert (decision.outcome, decision.route) == (Outcome.ALLOW, "GET /orders/{id}")
+    assert decision.response is not None
+    document = decision.response["policyDocument"]
+    assert document["Version"] == "2012-10-17"  # the IAM policy language version
+    assert evaluate(document, f"{ARN_PREFIX}/GET/orders/a:b") is Iam.ALLOW
+    # what the decision logs: the token's identifiers and the API
+    assert (decision.kid, decision.jti, decision.client_id, decision.api) == (
+        rsa_key.kid,
+        "jti-0001",
+        "partner-1",
+        "default",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", Problem.MISSING_TOKEN.value),
+        (7, Problem.INVALID_AUTHORIZATION.value),
+        ("Bearer " + "a" * (MAX_HEADER_LENGTH - 6), Problem.INVALID_AUTHORIZATION.value),
+        ("Bearer " + "a" * (MAX_HEADER_LENGTH - 7), Reason.MALFORMED.value),  # read, then refused as a token
+    ],
+)
+def test_a_token_events_authorization_is_judged_by_its_own_bounds(
+    authorizer: Authorizer, value: object, reason: str
+) -> None:
+    assert authorizer.decide(token_event(value)).reason == reason
