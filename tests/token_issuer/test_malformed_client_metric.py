@@ -3,13 +3,13 @@ in the token function's metrics, whichever method the caller used (secret or pri
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from partnerauth.client_registry import ClientRegistry, IssuedSecret
 from tests.support.clock import FakeClock
+from tests.support.metrics import emitted
 
 from .assertions import PartnerKey, assertion_form, sign_assertion
 from .conftest import AUDIENCE, FORM, ISSUER, Endpoint, basic, form
@@ -23,19 +23,6 @@ def damage(dynamodb: Any, table: str, client_id: str) -> None:
         UpdateExpression="SET token_lifetime = :junk",
         ExpressionAttributeValues={":junk": {"S": "soon"}},
     )
-
-
-def emitted(out: str) -> dict[str, float]:
-    """Metric name -> value, from the Embedded Metric Format lines the handler printed."""
-    values: dict[str, float] = {}
-    for line in (json.loads(text) for text in out.splitlines() if text.startswith("{")):
-        if "_aws" in line:
-            for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-                value = line[metric["Name"]]
-                values[metric["Name"]] = values.get(metric["Name"], 0) + (
-                    sum(value) if isinstance(value, list) else value
-                )
-    return values
 
 
 def test_a_secret_for_a_malformed_item_is_401_and_counted(

@@ -15,6 +15,7 @@ from partnerauth.client_registry import ClientRegistry, IssuedSecret
 from partnerauth.token_rate import WINDOW_SECONDS, TokenRateExceeded, TokenRateLimiter, counter_key
 from partnerauth.usage_plans import PLAN_TOKEN_RATES, PLANS, token_rate
 from tests.support.clock import FakeClock
+from tests.support.metrics import emitted
 
 from .conftest import (
     FORM,
@@ -204,6 +205,20 @@ def test_over_the_limit_the_endpoint_answers_429_with_retry_after_and_an_oauth_b
     # Then the next window issues again
     clock.advance(WINDOW_SECONDS - 15)
     assert ask(limited_endpoint, partner).status == 200
+
+
+def test_a_rate_limited_partner_is_counted_apart_from_a_dependency_failure(
+    limited_endpoint: Endpoint, partner: IssuedSecret, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both answer ``temporarily_unavailable``; the 429 of a busy partner must not look like an outage
+    (the 503 of a failed dependency) on the dashboard."""
+    for _ in range(RATE):
+        ask(limited_endpoint, partner)
+    capsys.readouterr()
+    assert ask(limited_endpoint, partner).status == 429
+    counted = emitted(capsys.readouterr().out)
+    assert counted.get("TokenRateLimited") == 1
+    assert "TokenError.temporarily_unavailable" not in counted
 
 
 def test_a_client_that_renews_at_80_percent_of_its_lifetime_is_never_limited(

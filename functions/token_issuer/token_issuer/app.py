@@ -26,7 +26,7 @@ from partnerauth.server_metadata import INTROSPECTION_PATH, REVOCATION_PATH, TOK
 
 from .endpoint_settings import RevocationSettings
 from .grant import build_grant
-from .oauth_errors import NO_STORE, as_oauth_error, json_response, oauth_response
+from .oauth_errors import NO_STORE, TooManyTokens, as_oauth_error, json_response, oauth_response
 from .own_token_endpoints import build_own_token_endpoints
 from .settings import TokenSettings
 from .token_request import parse_token_request
@@ -101,7 +101,12 @@ def handle_error(error: Exception) -> Response[str]:
         logger.error("token request failed", extra=fields, exc_info=error if refusal.status == 500 else None)
     else:
         logger.info("token request refused", extra=fields)
-    metrics.add_metric(name=f"TokenError.{refusal.error}", unit=MetricUnit.Count, value=1)
+    if isinstance(refusal, TooManyTokens):
+        # Its 429 shares the code temporarily_unavailable with a failed dependency's 503: a busy partner
+        # is not an outage, so the dashboard counts it apart.
+        metrics.add_metric(name="TokenRateLimited", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name=f"TokenError.{refusal.error}", unit=MetricUnit.Count, value=1)
     return oauth_response(refusal)
 
 
