@@ -89,7 +89,8 @@ class InvalidTarget(OAuthError):
 
 
 class TooManyAttempts(OAuthError):
-    """Authentication refused without checking the secret while a throttle delay is open (429, RFC 6585 §4).
+    """A failed authentication while a throttle delay is open (429, RFC 6585 §4): not counted, not written.
+    The credential was checked: a valid one is never refused by the throttle (issue 14 item 6).
 
     The code stays ``invalid_client`` (the only §5.2 code that fits); the status and ``Retry-After``
     tell a well-behaved client when to come back."""
