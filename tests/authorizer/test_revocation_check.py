@@ -17,7 +17,18 @@ from partnerauth.keys import SigningKey
 from partnerauth.revocations import Revocation, RevocationList, parse_revocations, revocation_document
 from tests.support.clock import FakeClock
 
-from .conftest import EXTERNAL_JWKS_PATH, JWKS_PATH, NOW, TokenFactory, bearer, environment, request_event
+from .conftest import (
+    EXTERNAL_AUDIENCE,
+    EXTERNAL_ISSUER,
+    EXTERNAL_JWKS_PATH,
+    JWKS_PATH,
+    NOW,
+    TokenFactory,
+    bearer,
+    environment,
+    request_event,
+    sign,
+)
 
 REVOCATIONS_URI = "https://auth.example.test/.well-known/revocations.json"
 
@@ -109,6 +120,11 @@ def test_no_usable_revocation_list_fails_closed(
     )
     # a token we cannot check is not admitted: 401, never an Allow, never a 500
     assert decide(authorizer, token()) == (Outcome.REJECT, "revocations_unavailable")
+    # and the 401 names the token (by jti and client, never whole) and the API
+    decision = authorizer.decide(
+        request_event(bearer(token()), method="GET", path="orders", resource="/orders")
+    )
+    assert (decision.jti, decision.client_id, decision.api) == ("jti-0001", "partner-1", "default")
 
 
 def test_a_revoked_token_is_logged_by_jti_and_client_never_whole(
@@ -122,4 +138,21 @@ def test_a_revoked_token_is_logged_by_jti_and_client_never_whole(
     fields = decision.log_fields()
     assert fields["jti"] == "jti-0001"
     assert fields["client_id"] == "partner-1"
+    assert fields["api"] == "default"
     assert value not in str(fields)
+
+
+def test_a_namesake_of_another_issuer_is_never_cut_by_our_revocations(
+    authorizer: Authorizer, published: Published, external_key: SigningKey
+) -> None:
+    # our revocations are of our own tokens: another issuer's client of the same id is decided as before
+    published.members = {"client:partner-1": Revocation(NOW + 1, NOW + 4000)}
+    claims = {
+        "iss": EXTERNAL_ISSUER,
+        "aud": EXTERNAL_AUDIENCE,
+        "exp": NOW + 600,
+        "iat": NOW,
+        "azp": "partner-1",
+        "scp": ["orders:read", "orders:write"],
+    }
+    assert decide(authorizer, sign(external_key, claims, typ=...)) == (Outcome.ALLOW, None)
