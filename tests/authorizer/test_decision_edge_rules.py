@@ -27,8 +27,15 @@ from authorizer.decision import (
 from authorizer.settings import AuthorizerSettings
 from local.iam_policy import Decision as Iam
 from local.iam_policy import evaluate
-from partnerauth.api_profiles import ApiProfileCache, ProfileUnavailable, profile_from_item, profile_item
-from partnerauth.errors import Reason
+from partnerauth.api_profiles import (
+    MAX_ROUTES_BYTES,
+    ApiProfileCache,
+    ProfileUnavailable,
+    parse_profile,
+    profile_from_item,
+    profile_item,
+)
+from partnerauth.errors import ConfigurationError, Reason
 from partnerauth.key_source import StaticKeySource
 from partnerauth.keys import SigningKey
 from tests.support.clock import FakeClock
@@ -485,3 +492,35 @@ def test_a_token_events_authorization_is_judged_by_its_own_bounds(
     authorizer: Authorizer, value: object, reason: str
 ) -> None:
     assert authorizer.decide(token_event(value)).reason == reason
+
+
+def test_an_answer_of_exactly_8000_bytes_is_given_and_one_byte_more_is_not(
+    make_authorizer: Callable[..., Authorizer], token: TokenFactory
+) -> None:
+    authorizer = make_authorizer(ROUTE_SCOPES=json.dumps(GREEDY_MAP))
+    path = "unmapped/" + "a" * 3000  # a large one-statement deny, measured exactly
+
+    def answer(sub_length: int) -> dict[str, Any] | None:
+        event = request_event(bearer(token(sub="s" * sub_length)), "GET", path, "/unmapped/{p}")
+        return authorizer.decide(event).response
+
+    probe = answer(1)
+    assert probe is not None
+    exact = 1 + MAX_ANSWER_BYTES - len(json.dumps(probe))  # each subject character is one byte more
+    at_bound = answer(exact)
+    assert at_bound is not None
+    assert len(json.dumps(at_bound)) == MAX_ANSWER_BYTES
+    assert answer(exact + 1) is None
+
+
+def test_a_profile_read_without_a_version_is_version_0() -> None:
+    assert parse_profile("inv", AUDIENCE, json.dumps({"GET /orders": ["s"]})).version == 0
+
+
+def test_a_route_map_text_of_exactly_the_byte_limit_is_accepted_and_one_more_is_not() -> None:
+    text = json.dumps({"GET /orders": ["s"]})
+    padded = text[:-1] + " " * (MAX_ROUTES_BYTES - len(text)) + "}"
+    assert len(padded.encode("utf-8")) == MAX_ROUTES_BYTES
+    assert parse_profile("inv", AUDIENCE, padded).name == "inv"
+    with pytest.raises(ConfigurationError):
+        parse_profile("inv", AUDIENCE, " " + padded)
