@@ -45,6 +45,10 @@ def _mutmut(
     for group in config.groups:
         if groups and group.name not in groups:
             continue
+        if not groups and group.skip_by_default:
+            reason = group.skip_by_default
+            print(f"mutmut, group {group.name}: left out ({reason}); --group {group.name} runs it")
+            continue
         started = time.monotonic()
         print(f"mutmut, group {group.name}: {', '.join(group.modules)}", flush=True)
         result = mutmut_groups.run_group(
