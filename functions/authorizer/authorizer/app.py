@@ -22,11 +22,11 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from partnerauth.errors import ConfigurationError
+from partnerauth.invocation_log import ColdStart, context_fields
 from partnerauth.jwks_cache import DocumentCache, JwksCache
 from partnerauth.jwks_fetch import HttpJwksFetcher
 from partnerauth.revocations import Revocation, RevocationList, parse_revocations
@@ -84,26 +84,10 @@ def _revocations(settings: AuthorizerSettings) -> RevocationList | None:
 settings, jwks_cache, authorizer = _start()
 
 
-class _Environment:
-    """Whether this execution environment has answered an invocation before (the ``cold_start`` log key,
-    as Powertools' ``inject_lambda_context`` writes it)."""
-
-    __slots__ = ("answered",)
-
-    def __init__(self) -> None:
-        self.answered = False
-
-
-_environment = _Environment()
+_cold_start = ColdStart()
 # POWERTOOLS_LOGGER_SAMPLE_RATE: a share of invocations logs at DEBUG, drawn again per invocation (what
 # inject_lambda_context does, only when a rate is set).
 _SAMPLED = bool(logger.sampling_rate)
-
-
-def context_fields(context: LambdaContext, *, cold_start: bool) -> dict[str, Any]:
-    """The Lambda context keys of a log line: the same names and values as Powertools'
-    ``inject_lambda_context`` (its own ``build_lambda_context_model``), for this line only."""
-    return {"cold_start": cold_start, **build_lambda_context_model(context).__dict__}
 
 
 def record(decision: Decision, context: LambdaContext, *, cold_start: bool) -> None:
@@ -135,12 +119,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # refusals (and allowed requests at DEBUG) write a line; record() adds the same keys to that line.
     # No @metrics.log_metrics: it would flush (or warn about) an empty metric set on every allowed call;
     # record() flushes the one metric of a denial or rejection itself.
-    if _SAMPLED and _environment.answered:
+    cold_start = _cold_start.begin()
+    if _SAMPLED and not cold_start:
         logger.refresh_sample_rate_calculation()
     decision = authorizer.decide(event)
     if decision.outcome is not Outcome.ALLOW or logger.log_level <= logging.DEBUG:
-        record(decision, context, cold_start=not _environment.answered)
-    _environment.answered = True
+        record(decision, context, cold_start=cold_start)
     if decision.response is None:
         raise Exception(UNAUTHORIZED)  # API Gateway maps exactly this message to 401
     return decision.response

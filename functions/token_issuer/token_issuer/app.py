@@ -12,16 +12,17 @@ holds the token), secrets, hashes.  Logged instead: client_id, jti, kid, scope, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from partnerauth.invocation_log import ColdStart, context_fields, rest_request_id
 from partnerauth.server_metadata import INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH, issuer_for
 
 from .endpoint_settings import RevocationSettings
@@ -113,8 +114,39 @@ def handle_error(error: Exception) -> Response[str]:
 app.exception_handler(Exception)(handle_error)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)  # one EMF flush per invocation, ColdStart once
+def resolve_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+def traced(tracer: Tracer, handler: Handler) -> Handler:
+    """``handler`` inside its X-Ray subsegment (``ColdStart`` and ``Service`` annotations) when tracing is on
+    (``Tracing: Active``); ``handler`` itself when it is off: a disabled Tracer still builds and ends a dummy
+    subsegment per invocation, CPU for nothing (benchmarks/bench_token_endpoint.py)."""
+    if tracer.disabled:
+        return handler
+    return cast(
+        "Handler", tracer.capture_lambda_handler(capture_response=False, capture_error=False)(handler)
+    )
+
+
+_answer = traced(tracer, resolve_request)
+_cold_start = ColdStart()
+# POWERTOOLS_LOGGER_SAMPLE_RATE: a share of invocations logs at DEBUG, drawn again per warm invocation.
+_SAMPLED = bool(logger.sampling_rate)
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Not @logger.inject_lambda_context: the same keys (Powertools' own context model, the REST request id as
+    # correlation_id) on every line of this invocation, without its JMESPath query and wrapper
+    # (benchmarks/bench_token_endpoint.py).
+    cold_start = _cold_start.begin()
+    logger.append_keys(
+        correlation_id=rest_request_id(event), **context_fields(context, cold_start=cold_start)
+    )
+    if _SAMPLED and not cold_start:
+        logger.refresh_sample_rate_calculation()
+    return _answer(event, context)
