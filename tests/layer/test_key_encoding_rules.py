@@ -44,6 +44,17 @@ def test_an_unsigned_integer_is_encoded_in_its_fewest_octets_big_endian(value: i
     assert base64url.decode_uint(encoded) == value
 
 
+@pytest.mark.parametrize(
+    "segment", ["Zm9v++++", "Zm9v====", "Zm9v////", "Zm9v    ", "Zm9v\n\n\n\n", "Zm+9v++/"]
+)
+def test_bytes_outside_the_alphabet_are_refused_even_where_skipping_them_leaves_a_valid_encoding(
+    segment: str,
+) -> None:
+    # RFC 7515 §2 / RFC 8725 §3.11: a lenient decoder would read "Zm9v" (b"foo") out of each
+    with pytest.raises(ValueError, match="canonical"):
+        base64url.decode(segment)
+
+
 def test_an_unsigned_integer_is_read_big_endian() -> None:
     assert base64url.decode_uint("AQA") == 256
 
