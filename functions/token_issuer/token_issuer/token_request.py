@@ -19,8 +19,6 @@ Parameters sent without a value are treated as omitted (RFC 6749 §3.1); unknown
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +34,8 @@ from .client_auth import (
     credentials,
     parse_basic,
 )
-from .form_body import MAX_BODY_BYTES, FormError, parse_form
+from .form_post import header_values, read_form_post
 from .oauth_errors import InvalidClient, InvalidRequest
-
-FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +48,7 @@ class TokenRequest:
 
 
 def parse_token_request(event: Mapping[str, Any]) -> TokenRequest:
-    if event.get("queryStringParameters") or event.get("multiValueQueryStringParameters"):
-        raise InvalidRequest("parameters must be sent in the request body", reason="query_string")
-    content_types = header_values(event, "content-type")
-    if len(content_types) != 1 or _media_type(content_types[0]) != FORM_MEDIA_TYPE:
-        raise InvalidRequest(f"the request body must be {FORM_MEDIA_TYPE}", reason="content_type")
-    try:
-        params = parse_form(_body_bytes(event))
-    except FormError as error:
-        raise InvalidRequest(str(error), reason="form") from None
-    params = {name: value for name, value in params.items() if value}  # RFC 6749 §3.1
+    params = read_form_post(event)  # query string, Content-Type, body; values-less parameters dropped
     grant_type = params.get("grant_type")
     if grant_type is None:
         raise InvalidRequest("grant_type is required", reason="grant_type_missing")
@@ -125,41 +112,3 @@ def _assertion_credentials(
     if body_id is not None and not CLIENT_ID.fullmatch(body_id):
         raise InvalidClient(AUTH_FAILED, reason="malformed_credentials", auth_method=method.value)
     return AssertionCredentials(assertion=assertion, client_id=body_id)
-
-
-def header_values(event: Mapping[str, Any], name: str) -> list[str]:
-    """Every value of header ``name`` (case-insensitive).  ``multiValueHeaders`` holds all of them
-    in a REST proxy event; ``headers`` only the last, so it is the fallback."""
-    wanted = name.lower()
-    multi = event.get("multiValueHeaders")
-    if isinstance(multi, Mapping) and multi:
-        return [
-            str(value)
-            for key, values in multi.items()
-            if str(key).lower() == wanted
-            for value in (values if isinstance(values, list) else [values])
-        ]
-    single = event.get("headers")
-    if isinstance(single, Mapping):
-        return [str(value) for key, value in single.items() if str(key).lower() == wanted]
-    return []
-
-
-def _media_type(content_type: str) -> str:
-    # RFC 9110 §8.3.1: type/subtype are case-insensitive; parameters (charset) do not matter here
-    # because the body must be ASCII and percent-decoded bytes are UTF-8 (RFC 6749 Appendix B).
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def _body_bytes(event: Mapping[str, Any]) -> bytes:
-    body = event.get("body")
-    if body is None:
-        return b""
-    if not isinstance(body, str) or len(body) > 2 * MAX_BODY_BYTES:
-        raise InvalidRequest("the body is too large", reason="body_size")
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidRequest("the body is not valid base64", reason="body_base64") from None
-    return body.encode("utf-8", "surrogatepass")
