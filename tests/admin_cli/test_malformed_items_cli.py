@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from partnerauth.client_registry import ClientRegistry
-from tests.token_issuer.malformed_items import STORABLE, Shape, shape_id
+from tests.token_issuer.malformed_items import STORABLE, Shape
 
 from .conftest import Run
 
@@ -37,20 +37,40 @@ def with_broken(
     return make
 
 
-@pytest.mark.parametrize("shape", STORABLE, ids=shape_id)
+@pytest.fixture
+def all_broken(cli: Callable[..., Run], dynamodb_client: Any, tables: dict[str, str]) -> dict[str, Shape]:
+    """One good client and, beside it, one item per storable malformed shape (``bad-NN``: the good item
+    copied and broken that one way).  One table for every shape: the CLI reads them all in one run."""
+    assert cli(*CREATE, "--client-id", "good").code == 0
+    table = tables["ClientsTable"]
+    item = dynamodb_client.get_item(TableName=table, Key={"client_id": {"S": "good"}}, ConsistentRead=True)
+    broken: dict[str, Shape] = {}
+    for index, shape in enumerate(STORABLE):
+        client_id = f"bad-{index:02d}"
+        dynamodb_client.put_item(
+            TableName=table, Item=shape.applied({**item["Item"], "client_id": {"S": client_id}})
+        )
+        broken[client_id] = shape
+    return broken
+
+
 def test_list_shows_every_client_and_each_malformed_item(
-    shape: Shape, cli: Callable[..., Run], with_broken: Callable[[Shape], None]
+    cli: Callable[..., Run], all_broken: dict[str, Shape]
 ) -> None:
-    with_broken(shape)
     listed = cli("list")
     assert listed.code == 1  # documented: a malformed item needs repair
     rows = listed.out.splitlines()[1:]
-    assert [row.split()[0] for row in rows] == ["good", "bad"]
-    assert f"MALFORMED ({shape.reason})" in rows[1]
+    assert rows[0].split()[0] == "good"
+    shown = {row.split()[0]: row for row in rows[1:]}
+    assert shown.keys() == all_broken.keys()
+    for client_id, shape in all_broken.items():
+        assert f"MALFORMED ({shape.reason})" in shown[client_id], shape.name
     assert "malformed client item" in listed.err
     document = cli("--json", "list").json()
     assert [c["client_id"] for c in document["clients"]] == ["good"]
-    assert document["malformed"] == [{"client_id": "bad", "reason": shape.reason}]
+    assert sorted(document["malformed"], key=lambda entry: entry["client_id"]) == [
+        {"client_id": client_id, "reason": shape.reason} for client_id, shape in sorted(all_broken.items())
+    ]
 
 
 def test_show_and_update_of_a_malformed_item_say_why_and_change_nothing(
@@ -70,15 +90,13 @@ def test_show_and_update_of_a_malformed_item_say_why_and_change_nothing(
     assert dynamodb_client.scan(TableName=tables["ClientsTable"])["Items"] == before
 
 
-@pytest.mark.parametrize("shape", STORABLE, ids=shape_id)
 def test_disable_and_delete_work_on_a_malformed_item(
-    shape: Shape, cli: Callable[..., Run], with_broken: Callable[[Shape], None], registry: ClientRegistry
+    cli: Callable[..., Run], all_broken: dict[str, Shape], registry: ClientRegistry
 ) -> None:
-    with_broken(shape)
-    disabled = cli("disable", "bad")
-    assert disabled.code == 0, disabled.err
-    stored = registry._existing("bad").item
-    assert stored["status"] == {"S": "disabled"}
-    assert cli("delete", "bad", "--yes").code == 0
-    assert registry.find("bad") is None
+    for client_id, shape in all_broken.items():
+        disabled = cli("disable", client_id)
+        assert disabled.code == 0, (shape.name, disabled.err)
+        assert registry._existing(client_id).item["status"] == {"S": "disabled"}, shape.name
+        assert cli("delete", client_id, "--yes").code == 0, shape.name
+        assert registry.find(client_id) is None, shape.name
     assert [c.client_id for c in registry.list_clients()] == ["good"]
