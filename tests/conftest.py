@@ -17,10 +17,14 @@ pytest_plugins = ["tests.support.fixtures"]
 
 # No timed assertions in `make test` (speed targets live in benchmarks/): hypothesis's per-example
 # deadline and its too-slow health checks would fail a test for the machine's load, not for a defect.
+# `make test` is the gate a submission lands by, so its examples are derandomized (the same draw on every
+# run: a pass or a failure is the code's, not the luck of the draw). To search new examples, run pytest
+# with PARTNERAUTH_HYPOTHESIS=explore (random draws, same limits).
 settings.register_profile(
-    "partnerauth", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    "explore", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-settings.load_profile("partnerauth")
+settings.register_profile("partnerauth", parent=settings.get_profile("explore"), derandomize=True)
+settings.load_profile("explore" if os.environ.get("PARTNERAUTH_HYPOTHESIS") == "explore" else "partnerauth")
 
 FAKE_AWS_ENVIRONMENT: Mapping[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
