@@ -93,7 +93,4 @@ class TokenRevocation:
             expires_at=verified.expires_at,
             actor=f"client:{client.client_id}",
         )
-        result = {"token": "revoked_token", "client": "revoked_client", "none": "already_revoked"}[
-            done.written
-        ]
-        return RevocationOutcome(client.client_id, result, jti=verified.jti)
+        return RevocationOutcome(client.client_id, _RESULTS[done.written], jti=verified.jti)
