@@ -4,14 +4,18 @@ real recorder), newest first, with no secret in it."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.local_stack.running_stack import REPO, StackProcess, stack_environment, start_stack, wait_until
+from tests.local_stack.running_stack import (
+    StackProcess,
+    admin_json,
+    stack_environment,
+    start_stack,
+    wait_until,
+)
 from tests.local_stack.test_revoke_tokens_e2e import banner_exports
 
 pytestmark = pytest.mark.e2e
@@ -38,17 +42,7 @@ def exports(stack: StackProcess) -> dict[str, str]:
 
 
 def admin(stack: StackProcess, *arguments: str) -> Any:
-    env = stack_environment(stack.state_dir, 0) | exports(stack)
-    done = subprocess.run(  # noqa: S603 - our interpreter and CLI
-        [sys.executable, "-m", "tools.partnerauth_admin", "--json", *arguments],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    return json.loads(done.stdout)
+    return admin_json(stack_environment(stack.state_dir, 0) | exports(stack), *arguments)
 
 
 def test_the_clis_writes_appear_in_the_audit_trail(stack: StackProcess) -> None:

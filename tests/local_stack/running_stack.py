@@ -102,6 +102,21 @@ def start_stack(state_dir: Path, port: int = 0, environment: Mapping[str, str] |
     return StackProcess(process, state_dir, log, json.loads(demo_file.read_text()))
 
 
+def admin_json(env: Mapping[str, str], *argv: str) -> Any:
+    """``python -m tools.partnerauth_admin --json ARGV`` run as an operator would, with ``env`` as its whole
+    environment; its JSON answer (a non-zero exit fails the test with the CLI's message)."""
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "tools.partnerauth_admin", "--json", *argv],
+        cwd=REPO,
+        env=dict(env),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr.decode()
+    return json.loads(completed.stdout)
+
+
 def invoke(stack: StackProcess, function: str, event: dict[str, Any]) -> tuple[int, str]:
     event_file = stack.state_dir / f"event-{time.monotonic_ns()}.json"
     event_file.write_text(json.dumps(event))

@@ -9,8 +9,6 @@ is refused (single use, RFC 7523 §3 item 7).  The stack runs in its own process
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT  # type: ignore[import-untyped]
 from partnerauth.algorithms import KeySpec
 from partnerauth.keys import generate_signing_key
 
-from .running_stack import REPO, StackProcess, stack_environment, start_stack
+from .running_stack import StackProcess, admin_json, stack_environment, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -48,19 +46,9 @@ def admin(stack: StackProcess, *argv: str) -> dict[str, Any]:
         "USAGE_PLANS": json.dumps(state["usage_plans"]),
         "USAGE_KEY_NAMESPACE": state["usage_key_namespace"],
     }
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable, "-m", "tools.partnerauth_admin", "--endpoint-url", stack.demo["aws_endpoint_url"],
-            "--region", "us-east-1", "--json", *argv,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr.decode()
-    document: dict[str, Any] = json.loads(completed.stdout)
+    document: dict[str, Any] = admin_json(
+        env, "--endpoint-url", stack.demo["aws_endpoint_url"], "--region", "us-east-1", *argv
+    )
     return document
 
 

@@ -11,10 +11,7 @@ Every wait is a poll with a deadline (the bound plus a margin); loopback only.
 
 from __future__ import annotations
 
-import json
 import shlex
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +21,7 @@ import pytest
 import requests
 from authlib.integrations import requests_client as oauth2  # type: ignore[import-untyped]
 
-from .running_stack import REPO, StackProcess, stack_environment, start_stack, wait_until
+from .running_stack import StackProcess, admin_json, stack_environment, start_stack, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -56,17 +53,7 @@ def banner_exports(stack: StackProcess) -> dict[str, str]:
 
 def admin(stack: StackProcess, *arguments: str) -> Any:
     """``python -m tools.partnerauth_admin --json ...`` in a shell where the banner's exports were pasted."""
-    env = stack_environment(stack.state_dir, 0) | banner_exports(stack)
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tools.partnerauth_admin", "--json", *arguments],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr.decode()
-    return json.loads(completed.stdout)
+    return admin_json(stack_environment(stack.state_dir, 0) | banner_exports(stack), *arguments)
 
 
 def partner_session(stack: StackProcess, client_id: str, *extra: str) -> Any:

@@ -12,15 +12,13 @@ same stack process, is admitted.  Bounded by counts, loopback only, no sleeps.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from .running_stack import REPO, StackProcess, stack_environment, start_stack
+from .running_stack import StackProcess, admin_json, stack_environment, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -53,19 +51,9 @@ def admin(stack: StackProcess, *arguments: str, plans: bool = True) -> Any:
             "USAGE_PLANS": json.dumps(state["usage_plans"]),
             "USAGE_KEY_NAMESPACE": state["usage_key_namespace"],
         }
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable, "-m", "tools.partnerauth_admin", "--endpoint-url", stack.demo["aws_endpoint_url"],
-            "--region", "us-east-1", "--json", *arguments,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr.decode()
-    return json.loads(completed.stdout)
+    return admin_json(
+        env, "--endpoint-url", stack.demo["aws_endpoint_url"], "--region", "us-east-1", *arguments
+    )
 
 
 def partner(stack: StackProcess, client_id: str, *, plans: bool = True) -> str:
