@@ -15,13 +15,20 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import hypothesis_cap
 from .mutant_diff import MutantsModule, is_message_text
 from .throwaway_copy import copy_checkout, remove
 
 CONFIG_FILE = Path(__file__).with_name("config.toml")
-PACKAGES = {"partnerauth": "layers/partnerauth/partnerauth", "authorizer": "functions/authorizer/authorizer"}
+# More groups, each with its own accepted survivors, one file per group (so each is owned on its own).
+GROUP_FILES = Path(__file__).with_name("groups")
+PACKAGES = {
+    "partnerauth": "layers/partnerauth/partnerauth",
+    "authorizer": "functions/authorizer/authorizer",
+    "token_issuer": "functions/token_issuer/token_issuer",
+}
 ALSO_COPY = ("functions", "layers", "local", "events", "examples", "tools", "template.yaml")
 DETECTED = frozenset({"killed", "timeout", "caught by type check"})
 # Survivors that changed only the text of an exception's message (mutant_diff.is_message_text): what a
@@ -94,8 +101,16 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
-def load(path: Path = CONFIG_FILE) -> Config:
-    document = tomllib.loads(path.read_text(encoding="utf-8"))
+def load(path: Path = CONFIG_FILE, group_files: Path = GROUP_FILES) -> Config:
+    """config.toml, then every ``groups/*.toml`` (by name): their groups and accepted survivors added."""
+    config = _parse(tomllib.loads(path.read_text(encoding="utf-8")))
+    for extra in sorted(group_files.glob("*.toml")) if group_files.is_dir() else ():
+        more = _parse(tomllib.loads(extra.read_text(encoding="utf-8")))
+        config = Config(config.skip_lines, config.groups + more.groups, config.accepted + more.accepted)
+    return config
+
+
+def _parse(document: dict[str, Any]) -> Config:
     return Config(
         skip_lines=tuple(document.get("skip_lines", ())),
         groups=tuple(
@@ -105,7 +120,7 @@ def load(path: Path = CONFIG_FILE) -> Config:
                 tuple(entry["tests"]),
                 entry.get("skip_by_default", ""),
             )
-            for entry in document["group"]
+            for entry in document.get("group", ())
         ),
         accepted=tuple(
             Accepted(
