@@ -30,6 +30,7 @@ than everybody.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -280,6 +281,8 @@ def _decode(item: dict[str, Any], client_id: str) -> Client:
 
 _MISSING: Final[Any] = object()
 _MAX_DIGITS: Final = 20
+# ASCII digits only: str.isdigit() also takes "²" (which int() refuses) and "--5" passes lstrip("-").
+_INTEGER: Final = re.compile(r"-?[0-9]+")
 
 
 def _attribute(item: dict[str, Any], name: str, kind: str, *, required: bool) -> Any:
@@ -313,7 +316,7 @@ def _integer(item: dict[str, Any], name: str, *, default: Any = _MISSING) -> int
 
 def _parsed_integer(text: Any, name: str) -> int:
     # DynamoDB numbers are decimal text; ours are whole seconds or counts: "1.5", "1e3" or "abc" is malformed.
-    if not isinstance(text, str) or not text.lstrip("-").isdigit() or len(text) > _MAX_DIGITS:
+    if not isinstance(text, str) or not _INTEGER.fullmatch(text) or len(text) > _MAX_DIGITS:
         raise _Malformed(name)
     return int(text)
 
