@@ -241,6 +241,16 @@ def test_spaces_around_the_basic_token_are_ignored() -> None:
     assert parse_basic(f"Basic   {token}  ").secret == "s"
 
 
+def test_a_basic_token_that_begins_or_ends_with_any_base64_character_is_read_whole() -> None:
+    # only spaces around the token are dropped, never a character of it (here an "X" at either end)
+    starts = basic_header(b"_pc:s")
+    assert starts.startswith("Basic X")
+    assert parse_basic(starts) == ClientCredentials("_pc", "s", AuthMethod.CLIENT_SECRET_BASIC)
+    ends = basic_header(b"pc_a:xyzW")
+    assert ends.endswith("X")
+    assert parse_basic(ends).secret == "xyzW"
+
+
 def test_a_header_of_exactly_2048_characters_is_read_and_one_more_is_refused() -> None:
     assert MAX_AUTHORIZATION_LENGTH == 2048
     header = basic_header(b"pc_a:" + b"s" * 1400)

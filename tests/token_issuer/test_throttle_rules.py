@@ -215,6 +215,38 @@ def test_a_delay_is_open_in_whole_seconds_rounded_up_until_it_exactly_ends(clock
     assert throttle.state_of(record(3, last, last + 60)).retry_after == 7  # 8 s after three failures
 
 
+def test_a_failure_stamped_later_than_now_still_never_delays_while_it_is_free(clock: FakeClock) -> None:
+    # Lambdas' clocks differ: a record stamped by one running ahead must not turn a free failure into a 429
+    throttle = AuthThrottle("t", None, POLICY, clock)
+    assert throttle.state_of(record(POLICY.free_failures - 1, NOW + 2, NOW + 3600)).retry_after == 0
+    assert throttle.state_of(record(POLICY.free_failures, NOW + 2, NOW + 3600)).retry_after == 3
+
+
+class RecordingReads:
+    """Answers ``get_item`` with nothing and keeps every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def get_item(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        return {}
+
+
+def test_look_is_one_consistent_read_of_the_three_attributes_a_record_needs(clock: FakeClock) -> None:
+    # A counted failure must be seen by the very next attempt (an eventually consistent read may miss it)
+    reads = RecordingReads()
+    AuthThrottle("Attempts", reads, POLICY, clock).look("pc_a")
+    assert reads.requests == [
+        {
+            "TableName": "Attempts",
+            "Key": {"client_id": {"S": "pc_a"}},
+            "ConsistentRead": True,
+            "ProjectionExpression": "failures, last_failure_at, expires_at",
+        }
+    ]
+
+
 def test_look_reads_the_live_record_of_the_presented_id(
     throttle: AuthThrottle, dynamodb: Any, client_id: str
 ) -> None:
