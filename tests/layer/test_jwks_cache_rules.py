@@ -266,3 +266,49 @@ def test_a_refresh_logs_the_uri_and_the_kids_it_found(
     assert record.getMessage() == "jwks refreshed"
     assert record.jwks_uri == URI  # type: ignore[attr-defined]
     assert record.kids == sorted([key_a.kid, key_b.kid])  # type: ignore[attr-defined]
+
+
+# -- members: the whole document (the revocation list's reader) ---------------------------------------------
+def document_cache(fetcher: ScriptedFetcher, clock: FakeClock) -> DocumentCache[Any]:
+    return DocumentCache(
+        fetcher,
+        parse=dict,
+        allow_empty=True,
+        max_age=MAX_AGE,
+        cooldown=COOLDOWN,
+        stale_if_error=STALE_IF_ERROR,
+        first_retry=FIRST_RETRY,
+        clock=clock,
+    )
+
+
+def test_members_are_fetched_once_and_served_until_the_max_age(clock: FakeClock) -> None:
+    fetcher = ScriptedFetcher({URI: {"a": 1}})
+    cache = document_cache(fetcher, clock)
+    assert cache.members(URI) == {"a": 1}
+    fetcher.answers[URI] = {"b": 2}
+    clock.advance(MAX_AGE - 1)  # fresh, and past the cooldown: still no fetch
+    assert cache.members(URI) == {"a": 1}
+    assert fetcher.calls[URI] == 1
+    clock.advance(1)  # exactly the max age: fetched again
+    assert cache.members(URI) == {"b": 2}
+    assert fetcher.calls[URI] == 2
+
+
+def test_members_are_served_stale_while_refreshes_fail_until_the_window_ends(clock: FakeClock) -> None:
+    fetcher = ScriptedFetcher({URI: {"a": 1}})
+    cache = document_cache(fetcher, clock)
+    cache.members(URI)
+    fetcher.answers[URI] = DOWN
+    clock.advance(MAX_AGE + STALE_IF_ERROR - 1)
+    assert cache.members(URI) == {"a": 1}
+    clock.advance(1)
+    with pytest.raises(KeysUnavailable):
+        cache.members(URI)
+
+
+def test_members_of_a_uri_never_fetched_successfully_are_unavailable(clock: FakeClock) -> None:
+    fetcher = ScriptedFetcher({URI: DOWN})
+    with pytest.raises(KeysUnavailable):
+        document_cache(fetcher, clock).members(URI)
+    assert fetcher.calls[URI] == 1

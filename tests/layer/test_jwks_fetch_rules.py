@@ -289,3 +289,13 @@ def test_the_watchdog_firing_on_a_socket_already_closed_raises_nothing() -> None
     watchdog = jwks_fetch._Watchdog(SimpleNamespace(sock=closed), 60)  # type: ignore[arg-type]
     watchdog._fire()
     assert watchdog.fired is True
+
+
+@pytest.mark.parametrize("declared", ["+11", "1_1", "11a", "0x0b"])
+def test_a_content_length_of_anything_but_ascii_digits_is_refused(
+    monkeypatch: pytest.MonkeyPatch, declared: str
+) -> None:
+    # RFC 9110 §8.6: Content-Length = 1*DIGIT; int() alone would read "+11" and "1_1" as 11
+    body = b'{"keys":[]}'
+    fetcher = fetcher_over(monkeypatch, FakeConnection(FakeResponse(body, Content_Length=declared)))
+    assert failure(fetcher) == jwks_fetch.CONNECTION_FAILED

@@ -138,6 +138,12 @@ def test_a_negative_or_non_number_date_is_refused(partner_rsa: PartnerKey, value
     assert reason_read(signed(partner_rsa, claims={"nbf": value})) is AssertionFailure.CLAIM
 
 
+def test_an_assertion_over_8192_bytes_is_malformed(partner_rsa: PartnerKey) -> None:
+    token = signed(partner_rsa, claims={"pad": "p" * 8192})
+    assert len(token) > 8192
+    assert reason_read(token) is AssertionFailure.MALFORMED
+
+
 # -- the signature loop --------------------------------------------------------------------------------------
 def test_keys_of_another_type_are_skipped_and_the_next_one_is_tried(
     partner_rsa: PartnerKey, partner_ec: PartnerKey

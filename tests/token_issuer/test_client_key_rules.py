@@ -128,6 +128,20 @@ def test_a_registered_key_keeps_its_kid_and_alg_and_is_marked_for_signatures(par
     }
 
 
+def test_a_key_with_a_symmetric_member_is_refused_as_symmetric_whatever_its_type(
+    partner_rsa: PartnerKey,
+) -> None:
+    # RFC 8725 §3.2: HMAC is not private_key_jwt, even dressed as an RSA key
+    with pytest.raises(InvalidClientKey, match="symmetric keys"):
+        registered_jwk({**partner_rsa.jwk, "k": "c2VjcmV0"})
+
+
+def test_an_rsa_key_without_a_modulus_is_refused_as_such(partner_rsa: PartnerKey) -> None:
+    without_n = {k: v for k, v in partner_rsa.jwk.items() if k != "n"}
+    with pytest.raises(InvalidClientKey, match="no valid modulus"):
+        registered_jwk(without_n)
+
+
 # -- jwks_uri ------------------------------------------------------------------------------------------------
 def test_a_jwks_uri_of_exactly_the_maximum_length_is_accepted_and_one_more_is_not() -> None:
     base = "https://partner.example.test/"
