@@ -323,7 +323,8 @@ def test_a_full_window_is_remembered_at_its_limit_and_below_but_a_higher_limit_a
     for limit in (1, 1):  # the same limit: refused by the instance, nothing written
         with pytest.raises(TokenRateExceeded) as refused:
             rate.count(client_id, limit)
-        assert refused.value.retry_after == 60
+        # the same refusal as DynamoDB's: the log names the client and its limit (oauth_errors.as_oauth_error)
+        assert (refused.value.client_id, refused.value.limit, refused.value.retry_after) == (client_id, 1, 60)
     assert table.writes == writes
     rate.count(client_id, 2)  # a plan change: asked of DynamoDB at once
     assert table.writes == writes + 1
