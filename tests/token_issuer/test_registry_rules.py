@@ -121,9 +121,9 @@ def failure(registry: ClientRegistry, item: dict[str, Any] | None, secret: str) 
 class Counting:
     """The real hasher, recording every stored digest it compares with."""
 
-    def __init__(self) -> None:
+    def __init__(self, algorithm: str | None = None) -> None:
         self._inner = SecretHasher(PEPPER)
-        self.algorithm = self._inner.algorithm
+        self.algorithm = algorithm or self._inner.algorithm
         self.compared: list[bytes] = []
 
     def digest(self, secret: str) -> bytes:
@@ -163,9 +163,10 @@ def test_management_errors_say_what_happened_in_fixed_words() -> None:
     assert str(ClientNotFound()) == "no such client"
     assert str(ClientAlreadyExists()) == "a client with this id already exists"
     assert str(ClientConflict()) == "the client was changed concurrently; nothing was written: retry"
-    assert "secret ids" in str(SecretNotFound())
-    assert "two live secrets" in str(TooManySecrets())
-    assert "None" not in str(TooManySecrets())
+    assert str(SecretNotFound()) == (
+        "the client has no secret with this id (`show CLIENT_ID` lists its secret ids)"
+    )
+    assert str(TooManySecrets()) == "the client already has two live secrets; revoke one before rolling."
     assert "revoke-secret CLIENT_ID sec_9" in str(TooManySecrets(newest="sec_9"))
 
 
@@ -352,6 +353,16 @@ def test_create_stores_the_client_stamped_with_one_version_the_actor_and_its_req
     assert issued.secret not in str(store.item("pc_a"))
 
 
+def test_a_new_secret_is_stamped_with_the_hashers_algorithm(store: FastStore, clock: FakeClock) -> None:
+    hasher = Counting(algorithm="hmac-sha256-v2")
+    registry = ClientRegistry(store.table, store.client, hasher, clock)
+    issued = create(registry)
+    rolled = registry.roll_secret("pc_a", overlap=60)
+    assert [s.hash_alg for s in rolled.client.secrets] == ["hmac-sha256-v2", "hmac-sha256-v2"]
+    assert registry.authenticate("pc_a", issued.secret).client_id == "pc_a"
+    assert registry.authenticate("pc_a", rolled.secret).client_id == "pc_a"
+
+
 def test_create_without_an_actor_stamps_no_changed_by(registry: ClientRegistry, store: FastStore) -> None:
     assert create(registry).client.changed_by is None
     assert "changed_by" not in (store.item("pc_a") or {})
@@ -427,9 +438,15 @@ def test_store_time_without_a_date_header_falls_back_to_the_clock(store: FastSto
     assert create(registry, secret_expires_in=10).expires_at == NOW + 10
 
 
-def test_expires_at_is_used_as_given_when_expires_in_is_absent(store: FastStore, clock: FakeClock) -> None:
-    registry = store.registry(clock, Dated(store.client, lambda: START - 600), store_time=True)
-    assert create(registry, secret_expires_at=NOW + 50).expires_at == NOW + 50
+def test_expires_at_is_used_as_given_and_dated_by_the_clock_without_a_read(
+    store: FastStore, clock: FakeClock
+) -> None:
+    spy = Spy(Dated(store.client, lambda: START - 600))
+    registry = store.registry(clock, spy, store_time=True)
+    issued = create(registry, secret_expires_at=NOW + 50)
+    assert issued.expires_at == NOW + 50
+    assert issued.client.created_at == NOW
+    assert spy.of("get_item") == []
 
 
 def test_store_time_reads_only_the_key_consistently(store: FastStore, clock: FakeClock) -> None:
@@ -442,7 +459,10 @@ def test_store_time_reads_only_the_key_consistently(store: FastStore, clock: Fak
     assert read["ExpressionAttributeNames"] == {"#k": "client_id"}
 
 
-def test_create_with_keys_stores_a_canonical_key_set_and_no_secret(registry: ClientRegistry) -> None:
+def test_create_with_keys_stores_a_canonical_key_set_and_no_secret(
+    registry: ClientRegistry, clock: FakeClock
+) -> None:
+    clock.now = START + 0.9
     client = registry.create_with_keys(**VALID, client_id="pc_k", jwks={"keys": [KEY_A]}, plan="silver")
     assert client.secrets == ()
     assert client.jwks is not None
@@ -721,11 +741,12 @@ def test_list_reads_every_page_consistently_and_puts_unnamed_items_last(clock: F
         {"Items": [hand_written("pc_z"), nameless]},
         {},
         {"Items": [hand_written("pc_a"), hand_written("pc_e") | {"status": {"S": "x"}}]},
+        {"Items": [hand_written("A1"), hand_written() | {"client_id": {"S": ""}}]},
     ]
     scan = PagedScan(pages)
     registry = ClientRegistry("T", scan, SecretHasher(PEPPER), clock)
     entries = registry.list_entries()
-    assert [entry.client_id for entry in entries] == ["pc_a", "pc_e", "pc_z", None]
+    assert [entry.client_id for entry in entries] == ["", "A1", "pc_a", "pc_e", "pc_z", None]
     assert scan.asked == [{"TableName": "T", "ConsistentRead": True}]
 
 
@@ -863,6 +884,29 @@ def test_disable_stamps_the_next_version_time_actor_and_request(store: FastStore
     assert disabled.changed_by == "ops"
     assert disabled.created_at == NOW
     assert REQUEST_ID.fullmatch(disabled.last_request or "")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda r: r.update("pc_a", client_name="B"),
+        lambda r: r.roll_secret("pc_a", overlap=0).client,
+        lambda r: r.set_status("pc_a", ClientStatus.ACTIVE),
+    ],
+    ids=["update", "roll", "enable"],
+)
+def test_a_rewrite_stamps_its_time_actor_and_request_and_keeps_created_at(
+    store: FastStore, clock: FakeClock, write: Any
+) -> None:
+    first = create(store.registry(clock, actor="creator")).client
+    clock.now = START + 30.7
+    saved = write(store.registry(clock, actor="ops"))
+    assert (saved.created_at, saved.updated_at, saved.changed_at) == (NOW, NOW + 30, NOW + 30)
+    assert saved.changed_by == "ops"
+    assert saved.version == 2
+    assert REQUEST_ID.fullmatch(saved.last_request or "")
+    assert saved.last_request != first.last_request
+    assert store.registry(clock).get("pc_a") == saved
 
 
 def test_a_write_without_actor_removes_the_previous_writers_name(store: FastStore, clock: FakeClock) -> None:
@@ -1157,6 +1201,25 @@ def test_a_write_based_on_a_stale_version_is_refused_not_lost(
     assert first.get("pc_a").version == 2
 
 
+@pytest.mark.parametrize(
+    ("operation", "write"),
+    [
+        ("put_item", lambda r: r.update("pc_a", client_name="Late")),
+        ("update_item", lambda r: r.disable("pc_a")),
+    ],
+    ids=["save", "disable"],
+)
+def test_a_write_to_an_item_deleted_meanwhile_is_a_conflict(
+    store: FastStore, clock: FakeClock, operation: str, write: Any
+) -> None:
+    create(store.registry(clock))
+    other = store.registry(clock)
+    late = store.registry(clock, BeforeWrite(store.client, operation, lambda: other.delete("pc_a")))
+    with pytest.raises(ClientConflict):
+        write(late)
+    assert store.item("pc_a") is None
+
+
 def test_every_rewrite_keeps_attributes_this_version_does_not_know(
     registry: ClientRegistry, store: FastStore
 ) -> None:
@@ -1276,6 +1339,20 @@ def test_when_the_read_back_fails_too_the_request_to_look_for_is_named(
         store.registry(clock, failing).update("pc_a", client_name="B")
     assert REQUEST_ID.fullmatch(caught.value.request)
     assert "pc_a" in str(caught.value)
+
+
+def test_a_delete_whose_answer_and_read_back_are_lost_names_no_request(
+    store: FastStore, clock: FakeClock
+) -> None:
+    """A delete stamps nothing (it is committed when the item is gone), so it names no request id."""
+    create(store.registry(clock))
+    failing = FailingCalls(store.client)
+    failing.fail("delete_item", lost("DeleteItem"))
+    failing.fail("get_item", lost("GetItem"), after=1)
+    with pytest.raises(WriteOutcomeUnknown) as caught:
+        store.registry(clock, failing).delete("pc_a")
+    assert caught.value.request == ""
+    assert "show pc_a" in str(caught.value)
 
 
 def test_a_retried_write_whose_first_attempt_committed_is_success(store: FastStore, clock: FakeClock) -> None:
