@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -52,7 +53,7 @@ from partnerauth.algorithms import KeySpec  # noqa: E402
 from partnerauth.client_registry import ClientRegistry  # noqa: E402
 from partnerauth.client_secrets import SecretHasher  # noqa: E402
 from partnerauth.key_store import KeyStore  # noqa: E402
-from partnerauth.keys import generate_signing_key  # noqa: E402
+from partnerauth.keys import SigningKey, generate_signing_key  # noqa: E402
 
 ISSUER = "https://auth.bench"
 CALLS, ROUNDS = 100, 11  # per contender: 11 interleaved rounds x 100 tokens
@@ -78,7 +79,23 @@ def stand_ins(dynamodb: Any, kms: Any, secrets: Any, store_args: dict[str, Any],
     return calls, {"dynamodb": table_stand_in, "kms": kms_answers, "secretsmanager": secret_answers}
 
 
-def main() -> int:  # noqa: PLR0915 - one straight setup, then one table
+@dataclass(frozen=True)
+class Prepared:
+    """The token function imported on the stand-ins, the benchmark's request, and the baseline's inputs."""
+
+    app: Any  # the token_issuer.app module
+    event: dict[str, Any]
+    context: Any
+    key: SigningKey
+    calls: Counter[str]  # every stand-in call, by service.operation
+    first_calls: Counter[str]  # the calls of the environment's first token
+    first_token: str  # the access token of that first answer
+
+
+def prepare() -> Prepared:
+    """Set-up on moto, then the handler imported on the stand-ins and its first token answered.  Log lines
+    and metrics go to /dev/null (still formatted and written, as in Lambda), for every later call too: the
+    logger keeps the stream it got at import, so it stays open for the process."""
     context = SimpleNamespace(
         function_name="TokenFunction",
         memory_limit_in_mb=256,
@@ -110,8 +127,8 @@ def main() -> int:  # noqa: PLR0915 - one straight setup, then one table
     refs = {**tables, "SigningKeyEncryptionKey": kms_key_id, "ClientSecretPepper": pepper_arn, "AuthApi": "b"}
     os.environ.update(function_environment("TokenFunction", refs, {"IssuerUrl": ISSUER}))
     os.environ["TOKEN_RATE_PER_MINUTE"] = UNREACHED_RATE
-    with Path(os.devnull).open("w") as devnull, contextlib.redirect_stdout(devnull):
-        # Log lines and metrics go to /dev/null: they are still formatted and written, as in Lambda.
+    devnull = Path(os.devnull).open("w")  # noqa: SIM115 - open for the process (see above)
+    with contextlib.redirect_stdout(devnull):
         real_client = boto3.client
         boto3.client = lambda service, *_, **__: clients[service]
         try:
@@ -133,11 +150,24 @@ def main() -> int:  # noqa: PLR0915 - one straight setup, then one table
         event = rest_proxy_event(request, api, "/oauth2/token", {}, "bench", time.time())
         calls.clear()
         first = app.lambda_handler(event, context)
-        if first["statusCode"] != 200:
-            raise SystemExit(f"the handler refused the benchmark request: {first['statusCode']}")
-        first_calls = Counter(calls)
+    if first["statusCode"] != 200:
+        raise SystemExit(f"the handler refused the benchmark request: {first['statusCode']}")
+    token = json.loads(first["body"])["access_token"]
+    return Prepared(app, event, context, key, calls, Counter(calls), token)
 
-        claims = jwt.decode(json.loads(first["body"])["access_token"], options={"verify_signature": False})
+
+def main() -> int:  # noqa: PLR0915 - one straight run, then one table
+    prepared = prepare()
+    app, event, context, key, calls = (
+        prepared.app,
+        prepared.event,
+        prepared.context,
+        prepared.key,
+        prepared.calls,
+    )
+    first_calls = prepared.first_calls
+    with Path(os.devnull).open("w") as devnull, contextlib.redirect_stdout(devnull):
+        claims = jwt.decode(prepared.first_token, options={"verify_signature": False})
         headers = {"typ": "at+jwt", "kid": key.kid}
 
         def encode() -> str:
@@ -161,7 +191,7 @@ def main() -> int:  # noqa: PLR0915 - one straight setup, then one table
             "parse request": python_contender(lambda: app.parse_token_request(event)),
             "grant.issue": python_contender(lambda: app.grant.issue(token_request, issuer=ISSUER)),
             "log line": python_contender(lambda: app.logger.info("access token issued", extra=log_fields)),
-            "resolver": python_contender(lambda: app.app.resolve(event, context)),
+            "routing": python_contender(lambda: app.answer(event)),
         }
         rounds = interleave(contenders, calls=CALLS, rounds=ROUNDS, warmup=0)
         tokens = CALLS * ROUNDS  # the handler's own tokens (its calls are counted apart from the others')
@@ -184,11 +214,13 @@ def main() -> int:  # noqa: PLR0915 - one straight setup, then one table
     for part in ("parse request", "grant.issue", "log line"):
         print(f"  {part:32} {microseconds(rounds.time(part))}")
     parts = sum(rounds.time(part).median for part in ("parse request", "grant.issue", "log line"))
-    resolver, handler_time = rounds.time("resolver").median, rounds.time("handler").median
-    print(f"  {'routing and response':32} {(resolver - parts) * 1e6:8.1f} us  (resolver minus the parts)")
+    routing, handler_time = rounds.time("routing").median, rounds.time("handler").median
     print(
-        f"  {'context keys + log_metrics':32} {(handler_time - resolver) * 1e6:8.1f} us"
-        "  (handler - resolver; Tracer off, as POWERTOOLS_TRACE_DISABLED here)"
+        f"  {'routing, metric and response':32} {(routing - parts) * 1e6:8.1f} us  (answer() minus the parts)"
+    )
+    print(
+        f"  {'context keys + log_metrics':32} {(handler_time - routing) * 1e6:8.1f} us"
+        "  (handler - answer(); Tracer off, as POWERTOOLS_TRACE_DISABLED here)"
     )
     listing = ", ".join(f"{operation} {count:.3f}" for operation, count in steady.items()) or "none"
     print(f"AWS calls per successful token (steady state, {tokens} tokens): {listing}")

@@ -1,10 +1,15 @@
 """TokenFunction handler: ``POST /oauth2/token`` (RFC 6749 §4.4 client credentials grant),
 ``POST /oauth2/revoke`` (RFC 7009) and ``POST /oauth2/introspect`` (RFC 7662).
 
-Thin glue: parse (:mod:`.token_request`), grant (:mod:`.grant`), answer; the other two endpoints
-authenticate clients with the grant's own authenticator (:mod:`.revocation_endpoint`,
+Thin glue: route (:func:`answer`), parse (:mod:`.token_request`), grant (:mod:`.grant`), answer; the other
+two endpoints authenticate clients with the grant's own authenticator (:mod:`.revocation_endpoint`,
 :mod:`.introspection_endpoint`).  Every error, whatever raised it, becomes its RFC 6749 §5.2 response
 in :func:`handle_error` (:mod:`.oauth_errors`).
+
+Routing is three POST routes matched the way Powertools' ``APIGatewayRestResolver`` matched them (the
+event's ``path``, trailing slashes allowed, the method in any case; anything else the same 404), written
+out here: the resolver cost about a fifth of a token's CPU beside the signature for three fixed routes
+(issue 16 item 5, benchmarks/bench_token_endpoint.py).
 
 What is never logged or traced: the request event (it holds the credentials), the response (it
 holds the token), secrets, hashes.  Logged instead: client_id, jti, kid, scope, the error code.
@@ -12,12 +17,12 @@ holds the token), secrets, hashes.  Logged instead: client_id, jti, kid, scope, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
 import boto3  # type: ignore[import-untyped, unused-ignore]
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,7 +32,15 @@ from partnerauth.server_metadata import INTROSPECTION_PATH, REVOCATION_PATH, TOK
 
 from .endpoint_settings import RevocationSettings
 from .grant import build_grant
-from .oauth_errors import NO_STORE, TooManyTokens, as_oauth_error, json_response, oauth_response
+from .oauth_errors import (
+    NO_STORE,
+    NotFound,
+    TooManyTokens,
+    as_oauth_error,
+    json_response,
+    oauth_response,
+    proxy_response,
+)
 from .own_token_endpoints import build_own_token_endpoints
 from .settings import TokenSettings
 from .token_request import parse_token_request
@@ -39,7 +52,6 @@ revocation_settings = RevocationSettings.from_env()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver()
 
 _secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
@@ -55,9 +67,11 @@ endpoints = build_own_token_endpoints(
 )
 
 
-@app.post(TOKEN_PATH)
-def token() -> Response[str]:
-    event = app.current_event.raw_event
+Event = dict[str, Any]
+Answer = dict[str, Any]  # a REST API proxy integration response
+
+
+def token(event: Event) -> Answer:
     request = parse_token_request(event)
     granted = grant.issue(request, issuer=issuer_for(settings.issuer, event.get("requestContext")))
     logger.info("access token issued", extra=granted.log_fields())
@@ -65,35 +79,31 @@ def token() -> Response[str]:
     return json_response(granted.response_body())
 
 
-@app.post(REVOCATION_PATH)
-def revoke() -> Response[str]:
+def revoke(event: Event) -> Answer:
     """RFC 7009 §2.2: 200 and an empty body, whatever the token was; what happened goes to the log."""
-    event = app.current_event.raw_event
     outcome = endpoints.revocation.revoke(
         event, issuer=issuer_for(settings.issuer, event.get("requestContext"))
     )
     logger.info("token revocation", extra=outcome.log_fields())
     metrics.add_metric(name=f"Revocation.{outcome.result}", unit=MetricUnit.Count, value=1)
-    return Response(status_code=200, body="", headers=dict(NO_STORE))
+    return proxy_response(200, "", NO_STORE)
 
 
-@app.post(INTROSPECTION_PATH)
-def introspect() -> Response[str]:
+def introspect(event: Event) -> Answer:
     """RFC 7662 §2.2 (``Cache-Control: no-store``: the answer changes with revocations and time)."""
-    event = app.current_event.raw_event
-    caller, answer = endpoints.introspection.introspect(
+    caller, introspection = endpoints.introspection.introspect(
         event, issuer=issuer_for(settings.issuer, event.get("requestContext"))
     )
-    logger.info("token introspection", extra={"client_id": caller, **answer.log_fields()})
+    logger.info("token introspection", extra={"client_id": caller, **introspection.log_fields()})
     metrics.add_metric(
-        name="IntrospectionActive" if answer.active else "IntrospectionInactive",
+        name="IntrospectionActive" if introspection.active else "IntrospectionInactive",
         unit=MetricUnit.Count,
         value=1,
     )
-    return json_response(answer.response_body())
+    return json_response(introspection.response_body())
 
 
-def handle_error(error: Exception) -> Response[str]:
+def handle_error(error: Exception) -> Answer:
     """The one place where failures become responses (RFC 6749 §5.2, 503 for dependencies)."""
     refusal = as_oauth_error(error)
     fields: dict[str, Any] = {"error": refusal.error, "status": refusal.status, **refusal.log_fields}
@@ -111,15 +121,38 @@ def handle_error(error: Exception) -> Response[str]:
     return oauth_response(refusal)
 
 
-app.exception_handler(Exception)(handle_error)
+ROUTES: dict[str, Callable[[Event], Answer]] = {
+    TOKEN_PATH: token,
+    REVOCATION_PATH: revoke,
+    INTROSPECTION_PATH: introspect,
+}  # POST each
+# The resolver's REST rule for a static route, "^<route>/*$" with re.match (so "$" also matches before a
+# final newline), for the three routes at once; the group names the route.
+_ROUTE_PATH = re.compile("^(" + "|".join(re.escape(path) for path in ROUTES) + ")/*$")
 
 
-Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+def route(event: Event) -> Callable[[Event], Answer]:
+    """The endpoint for the event's method and path; :class:`NotFound` (404) for every other pair."""
+    matched = _ROUTE_PATH.match(event["path"]) if event["httpMethod"].upper() == "POST" else None
+    if matched is None:
+        raise NotFound("no such endpoint")
+    return ROUTES[matched.group(1)]
+
+
+def answer(event: Event) -> Answer:
+    """The endpoint's answer, or :func:`handle_error`'s for whatever it raised (a malformed event too)."""
+    try:
+        return route(event)(event)
+    except Exception as error:  # noqa: BLE001 - the one place every failure becomes its answer
+        return handle_error(error)
+
+
+Handler = Callable[[Event, LambdaContext], Answer]
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)  # one EMF flush per invocation, ColdStart once
-def resolve_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+def respond(event: Event, context: LambdaContext) -> Answer:  # noqa: ARG001 - a handler's signature
+    return answer(event)
 
 
 def traced(tracer: Tracer, handler: Handler) -> Handler:
@@ -133,7 +166,7 @@ def traced(tracer: Tracer, handler: Handler) -> Handler:
     )
 
 
-_answer = traced(tracer, resolve_request)
+_answer = traced(tracer, respond)
 _cold_start = ColdStart()
 # POWERTOOLS_LOGGER_SAMPLE_RATE: a share of invocations logs at DEBUG, drawn again per warm invocation.
 _SAMPLED = bool(logger.sampling_rate)

@@ -3,15 +3,18 @@
 Every response of the token endpoint, success or error, carries ``Cache-Control: no-store``
 and ``Pragma: no-cache`` (RFC 6749 §5.1, §5.2).  Error bodies hold only ``error`` and a
 constant ``error_description`` written here, never anything taken from the request.
+
+Responses are REST API proxy integration answers (:func:`proxy_response`), the dictionaries
+Powertools' ``APIGatewayRestResolver`` built for these endpoints before the handler routed
+requests itself (benchmarks/bench_token_endpoint.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from partnerauth.auth_throttle import ClientThrottled
@@ -23,6 +26,7 @@ JSON = "application/json;charset=UTF-8"
 NO_STORE: dict[str, str] = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 REALM = "partnerauth"
 DEPENDENCY_RETRY_AFTER = 2  # seconds; DynamoDB/KMS/Secrets Manager hiccups are short
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder for every body, made once
 
 
 class OAuthError(Exception):
@@ -144,6 +148,9 @@ class TemporarilyUnavailable(OAuthError):
 
 
 class NotFound(OAuthError):
+    """No endpoint of this function answers the request's method and path (any method but POST included:
+    404, as the resolver answered, not 405)."""
+
     error = "not_found"
     status = 404
 
@@ -173,8 +180,6 @@ def as_oauth_error(error: Exception) -> OAuthError:
         )
     if isinstance(error, KeyStoreError | GetParameterError | ClientReadUnavailable) or _is_aws_failure(error):
         return TemporarilyUnavailable(dependency_error=type(error).__name__, aws_code=_aws_code(error))
-    if isinstance(error, NotFoundError):
-        return NotFound("no such endpoint")
     return ServerError(exception=type(error).__name__)
 
 
@@ -186,19 +191,27 @@ def _aws_code(error: Exception) -> str | None:
     return None
 
 
-def oauth_response(error: OAuthError) -> Response[str]:
-    return Response(
-        status_code=error.status,
-        content_type=JSON,
-        body=json.dumps(error.body(), separators=(",", ":")),
-        headers={**NO_STORE, **error.headers()},
+def oauth_response(error: OAuthError) -> dict[str, Any]:
+    return proxy_response(
+        error.status, _COMPACT_JSON.encode(error.body()), {**NO_STORE, **error.headers()}, JSON
     )
 
 
-def json_response(body: dict[str, Any], status: int = 200) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type=JSON,
-        body=json.dumps(body, separators=(",", ":")),
-        headers=dict(NO_STORE),
-    )
+def json_response(body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    return proxy_response(status, _COMPACT_JSON.encode(body), NO_STORE, JSON)
+
+
+def proxy_response(
+    status: int, body: str, headers: Mapping[str, str], content_type: str | None = None
+) -> dict[str, Any]:
+    """A REST API proxy integration answer: every header in ``multiValueHeaders`` (one value each), the
+    body as text, never base64 (the keys and values ``APIGatewayRestResolver`` wrote for a ``Response``)."""
+    multi_value_headers = {name: [value] for name, value in headers.items()}
+    if content_type is not None:
+        multi_value_headers["Content-Type"] = [content_type]
+    return {
+        "statusCode": status,
+        "body": body,
+        "isBase64Encoded": False,
+        "multiValueHeaders": multi_value_headers,
+    }
