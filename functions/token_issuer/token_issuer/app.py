@@ -47,9 +47,17 @@ from .token_request import parse_token_request
 
 PEPPER_MAX_AGE = 3600  # seconds Powertools keeps the pepper; it is not rotated in place
 
+
+def message_as_written(message: Any) -> Any:
+    """Powertools' ``json_deserializer`` for log messages: the message as written.  The default tries
+    ``json.loads`` on every message string and keeps the text when it fails, an exception per line; this
+    function's messages are constant words, never JSON documents (benchmarks/bench_token_endpoint.py)."""
+    return message
+
+
 settings = TokenSettings.from_env()
 revocation_settings = RevocationSettings.from_env()
-logger = Logger()
+logger = Logger(json_deserializer=message_as_written)
 tracer = Tracer()
 metrics = Metrics()
 
