@@ -1003,6 +1003,27 @@ def test_key_changes_need_inline_keys_and_valid_changes(registry: ClientRegistry
     assert registry.get("pc_k").version == 1
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.add_key("pc_k", KEY_A), "two keys have the same kid"),
+        (lambda r: r.remove_key("pc_k", "no-such-kid"), "the client has no key with this kid"),
+        (
+            lambda r: r.use_keys("pc_k", jwks={"keys": []}, secret_overlap=0),
+            "the JWK Set holds no key",
+        ),
+    ],
+    ids=["add-key", "remove-key", "use-keys"],
+)
+def test_a_refused_key_change_gives_the_operator_the_key_checks_own_reason(
+    registry: ClientRegistry, change: Any, message: str
+) -> None:
+    registry.create_with_keys(**VALID, client_id="pc_k", jwks={"keys": [KEY_A]})
+    with pytest.raises(InvalidClientMetadata) as caught:
+        change(registry)
+    assert str(caught.value) == message
+
+
 # -- secrets: roll, overlap, revoke ---------------------------------------------------------------------
 
 
