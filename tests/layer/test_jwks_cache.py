@@ -305,26 +305,6 @@ def test_a_warm_cache_whose_refreshes_fail_retries_once_per_cooldown_not_sooner(
     assert fetcher.calls[URI] == 2
 
 
-def test_a_revalidated_document_is_not_parsed_again(
-    cache: JwksCache, fetcher: ScriptedFetcher, clock: FakeClock, key_a: SigningKey, monkeypatch: Any
-) -> None:
-    from partnerauth import jwks_cache
-
-    cache.key_for(URI, key_a.kid)
-    parsed: list[object] = []
-    real = jwks_cache.parse_jwks  # type: ignore[attr-defined]
-
-    def counting(document: Any) -> Any:
-        parsed.append(document)
-        return real(document)
-
-    monkeypatch.setattr(jwks_cache, "parse_jwks", counting)
-    clock.advance(MAX_AGE)  # the fetcher answers with the very same object, as HttpJwksFetcher does on 304
-    assert cache.key_for(URI, key_a.kid).kid == key_a.kid
-    assert parsed == []
-    assert fetcher.calls[URI] == 2
-
-
 def test_the_default_stale_window_is_the_one_the_jwks_response_announces(
     fetcher: ScriptedFetcher, clock: FakeClock, key_a: SigningKey
 ) -> None:
