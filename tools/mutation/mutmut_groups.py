@@ -48,15 +48,20 @@ class Group:
 @dataclass(frozen=True)
 class Accepted:
     """Survivors accepted for one reason: in ``module`` (and, when given, in ``function``), whose
-    mutated lines are one of ``mutated`` (exactly; an entry ending in "*" is a prefix)."""
+    mutated lines are one of ``mutated`` (exactly; an entry ending in "*" is a prefix) and, when
+    ``removed`` is given, whose removed lines are one of those (a mutant that only deletes a line has no
+    mutated line: ``mutated = ""`` alone would accept every deletion in the function)."""
 
     module: str
     mutated: tuple[str, ...]
     reason: str
     function: str = ""
+    removed: tuple[str, ...] = ()
 
-    def matches(self, module: str, mutated: str, function: str = "") -> bool:
+    def matches(self, module: str, mutated: str, function: str = "", removed: str = "") -> bool:
         if module != self.module or (self.function and function != self.function):
+            return False
+        if self.removed and removed not in self.removed:
             return False
         return any(
             mutated.startswith(text[:-1]) if text.endswith("*") else mutated == text for text in self.mutated
@@ -128,6 +133,7 @@ def _parse(document: dict[str, Any]) -> Config:
                 tuple(text.strip() for text in _as_list(entry["mutated"])),
                 entry["reason"],
                 entry.get("function", ""),
+                tuple(text.strip() for text in _as_list(entry.get("removed", []))),
             )
             for entry in document.get("accepted", ())
         ),
@@ -165,9 +171,12 @@ def _mutmut(tree: Path, *arguments: str, max_examples: int = 0) -> subprocess.Co
     )
 
 
-def mutated_lines(diff: str) -> str:
+def mutated_lines(diff: str, sign: str = "+") -> str:
+    """The lines a mutant added (``sign="+"``) or removed (``"-"``), trimmed, joined by " / "."""
     return " / ".join(
-        line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")
+        line[1:].strip()
+        for line in diff.splitlines()
+        if line.startswith(sign) and not line.startswith(sign * 3)
     )
 
 
@@ -197,7 +206,10 @@ def run_group(
                 reason = MESSAGE_TEXT
             else:
                 function = function_of(name)
-                reason = next((a.reason for a in config.accepted if a.matches(module, mutated, function)), "")
+                removed = mutated_lines(diff, "-")
+                reason = next(
+                    (a.reason for a in config.accepted if a.matches(module, mutated, function, removed)), ""
+                )
             result.survivors.append(Survivor(name, status, diff, mutated, reason))
     finally:
         if keep:
