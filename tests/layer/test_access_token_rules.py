@@ -20,6 +20,7 @@ from partnerauth.access_token import (
     JTI_BYTES,
     AccessTokenRequest,
     IssuedToken,
+    _base64url,
     sign_access_token,
 )
 from partnerauth.keys import SigningKey
@@ -157,3 +158,12 @@ def test_the_header_of_one_key_is_never_that_of_another(keys: dict[str, SigningK
         issued = sign_access_token(keys[alg], _request(), NOW)
         assert _part(issued.token, 0)["kid"] == keys[alg].kid
         assert jwt.get_unverified_header(issued.token)["alg"] == alg
+
+
+@pytest.mark.parametrize(
+    ("data", "encoded"),
+    [(b"\x00\x00\x17", b"AAAX"), (b"\x00\x00\x17\x00", b"AAAXAA"), (b"\xfb\xff", b"-_8"), (b"", b"")],
+)
+def test_base64url_removes_only_the_padding(data: bytes, encoded: bytes) -> None:
+    """RFC 7515 §2: the URL-safe alphabet, only the trailing ``=`` removed (a segment may end in X)."""
+    assert _base64url(data) == encoded

@@ -21,16 +21,30 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from partnerauth.access_token import AccessTokenRequest
 from partnerauth.algorithms import KeySpec
-from partnerauth.auth_throttle import ClientThrottled
-from partnerauth.client_and_attempts import ClientReadUnavailable
+from partnerauth.assertion_authentication import AssertionAuthenticator
+from partnerauth.assertion_replay import AssertionReplayGuard
+from partnerauth.auth_throttle import AuthThrottle, ClientThrottled
+from partnerauth.client_and_attempts import ClientAndAttemptsReader, ClientReadUnavailable
+from partnerauth.client_assertion import AssertionRules
 from partnerauth.client_items import Client, ClientStatus
+from partnerauth.client_registry import ClientRegistry
+from partnerauth.client_secrets import LazySecretHasher
 from partnerauth.errors import KeyStoreError
+from partnerauth.jwks_cache import JwksCache
+from partnerauth.jwks_fetch import HttpJwksFetcher
+from partnerauth.key_store import KeyStore
 from partnerauth.keys import SigningKey, generate_signing_key
-from partnerauth.token_rate import TokenRateExceeded
+from partnerauth.token_rate import TokenRateExceeded, TokenRateLimiter
 from partnerauth.usage_plans import PLAN_TOKEN_RATES
 from token_issuer import oauth_errors
 from token_issuer.client_auth import AuthMethod, ClientCredentials
-from token_issuer.grant import MAX_SCOPE_LENGTH, ClientCredentialsGrant, GrantPolicy, TokenGranted
+from token_issuer.grant import (
+    MAX_SCOPE_LENGTH,
+    ClientCredentialsGrant,
+    GrantPolicy,
+    TokenGranted,
+    build_grant,
+)
 from token_issuer.oauth_errors import (
     DEPENDENCY_RETRY_AFTER,
     InvalidClient,
@@ -50,6 +64,8 @@ from token_issuer.oauth_errors import (
     oauth_response,
     proxy_response,
 )
+from token_issuer.settings import TokenSettings
+from token_issuer.signing_key_cache import DEFAULT_TTL, CachedSigningKey
 from token_issuer.token_request import TokenRequest
 
 ISSUER = "https://auth.example.test"
@@ -641,3 +657,137 @@ def test_the_base_error_defaults_are_a_400_invalid_request() -> None:
         {},
     )
     assert TemporarilyUnavailable(retry_after=9).headers() == {"Retry-After": "9"}
+
+
+def test_the_response_and_the_log_join_several_scopes_with_single_spaces(signing_key: SigningKey) -> None:
+    """RFC 6749 §5.1 / §3.3: the granted scope as a space-delimited list."""
+    granted = setup(signing_key).issue(scope="stock:read orders:write")
+
+    assert granted.response_body()["scope"] == "stock:read orders:write"
+    assert granted.log_fields()["scope"] == "stock:read orders:write"
+    assert claims_of(granted, signing_key)["scope"] == "stock:read orders:write"
+
+
+class _BotocoreWithoutError(Exception):
+    __module__ = "botocore.exceptions"
+    response: ClassVar[dict[str, Any]] = {"ResponseMetadata": {"HTTPStatusCode": 500}}
+
+
+def test_a_dependency_failure_whose_response_names_no_error_is_still_the_503() -> None:
+    """A botocore failure's ``response`` without an ``Error`` entry: aws_code None, never a crash (a 500)."""
+    refusal = as_oauth_error(_BotocoreWithoutError())
+
+    assert type(refusal) is TemporarilyUnavailable
+    assert refusal.log_fields == {"dependency_error": "_BotocoreWithoutError", "aws_code": None}
+
+
+# -- the grant as the function builds it (token_issuer.grant.build_grant) ----------------------------------
+
+
+def _settings(**overrides: Any) -> TokenSettings:
+    fields: dict[str, Any] = {
+        "clients_table": "clients-t",
+        "signing_keys_table": "keys-t",
+        "kms_key_id": "kms-key",
+        "auth_attempts_table": "attempts-t",
+        "pepper_secret_arn": "pepper-arn",
+        "issuer": None,
+        "default_audience": "aud-default",
+        "max_token_lifetime": 1800,
+        "client_assertions_table": "assertions-t",
+        "client_assertion_max_age": 120,
+        "leeway": 7,
+        "token_rate_per_minute": 42,
+    }
+    return TokenSettings(**{**fields, **overrides})
+
+
+def test_the_built_grant_wires_every_collaborator_to_its_table_client_clock_and_setting() -> None:
+    """Each check of the grant reads the table the template gives it, through the injected clients and clock:
+    a collaborator built on another table, client or the wall clock would check against the wrong data."""
+    dynamodb, kms = object(), object()
+
+    def clock() -> float:
+        return NOW
+
+    def fetch_pepper() -> str:
+        return "pepper"
+
+    grant = build_grant(
+        _settings(), dynamodb=dynamodb, kms=kms, fetch_pepper=fetch_pepper, clock=clock, key_cache_ttl=9.0
+    )
+
+    authenticator = grant.authenticator
+    registry, throttle, reader = authenticator._registry, authenticator._throttle, authenticator._reader
+    assert type(registry) is ClientRegistry
+    assert (registry._table, registry._dynamodb, registry._clock) == ("clients-t", dynamodb, clock)
+    assert registry.max_token_lifetime == 1800
+    assert type(registry._hasher) is LazySecretHasher
+    assert registry._hasher._fetch_pepper is fetch_pepper
+    assert type(throttle) is AuthThrottle
+    assert (throttle._table, throttle._dynamodb, throttle._clock) == ("attempts-t", dynamodb, clock)
+    assert type(reader) is ClientAndAttemptsReader
+    assert (reader._registry, reader._throttle, reader._dynamodb) == (registry, throttle, dynamodb)
+
+    assertions = authenticator._assertions
+    assert type(assertions) is AssertionAuthenticator
+    assert type(assertions._jwks_uri_keys) is JwksCache
+    assert type(assertions._jwks_uri_keys._fetcher) is HttpJwksFetcher
+    replay = assertions._replay_guard
+    assert (type(replay), replay._table, replay._dynamodb) == (AssertionReplayGuard, "assertions-t", dynamodb)
+    assert assertions._rules == AssertionRules(max_age=120, leeway=7)
+    assert assertions._clock is clock
+
+    keys = grant._signing_keys
+    assert type(keys) is CachedSigningKey
+    assert (keys._ttl, keys._clock) == (9.0, clock)
+    store = keys._source
+    assert type(store) is KeyStore
+    assert (store._table, store._dynamodb, store._kms, store._kms_key_id, store._clock) == (
+        "keys-t",
+        dynamodb,
+        kms,
+        "kms-key",
+        clock,
+    )
+
+    assert grant._policy == GrantPolicy(
+        max_token_lifetime=1800, default_audience="aud-default", default_token_rate=42
+    )
+    rate = grant._token_rate
+    assert (type(rate), rate._table, rate._dynamodb, rate._clock) == (
+        TokenRateLimiter,
+        "attempts-t",
+        dynamodb,
+        clock,
+    )
+    assert grant._clock is clock
+
+
+def test_the_built_grant_takes_the_given_hasher_and_jwks_cache_and_no_assertions_without_their_table() -> (
+    None
+):
+    dynamodb = object()
+    hasher = LazySecretHasher(lambda: "pepper")
+    jwks_uri_keys = JwksCache(HttpJwksFetcher())
+
+    with_table = build_grant(
+        _settings(),
+        dynamodb=dynamodb,
+        kms=object(),
+        fetch_pepper=str,
+        hasher=hasher,
+        jwks_uri_keys=jwks_uri_keys,
+    )
+    assert with_table.authenticator._registry._hasher is hasher
+    assertions = with_table.authenticator._assertions
+    assert assertions is not None
+    assert assertions._jwks_uri_keys is jwks_uri_keys
+
+    without_table = build_grant(
+        _settings(client_assertions_table=None), dynamodb=dynamodb, kms=object(), fetch_pepper=str
+    )
+    assert without_table.authenticator._assertions is None
+    keys = without_table._signing_keys
+    assert type(keys) is CachedSigningKey
+    assert keys._ttl == DEFAULT_TTL

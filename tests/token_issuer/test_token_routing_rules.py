@@ -466,3 +466,39 @@ def test_every_invocation_logs_with_its_request_id_and_only_the_first_is_the_col
 def test_the_module_refuses_to_start_without_its_settings(app: ModuleType) -> None:
     with pytest.raises(ConfigurationError):
         type(app.settings).from_env({})
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"), [(REVOCATION_PATH, "revocation"), (INTROSPECTION_PATH, "introspection")]
+)
+def test_revocation_and_introspection_derive_the_issuer_from_the_request_context_without_a_configured_one(
+    app: ModuleType, fakes: Fakes, monkeypatch: pytest.MonkeyPatch, path: str, endpoint: str
+) -> None:
+    """The issuer a token must name (RFC 7009 §2.1 / RFC 7662 §2.1 authenticate the caller against it)."""
+    fake = FakeRevocation() if endpoint == "revocation" else FakeIntrospection(active=False)
+    monkeypatch.setattr(app, "endpoints", SimpleNamespace(**{endpoint: fake}))
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, issuer=None))
+
+    app.answer(event(path=path, body="token=x"))
+
+    assert [issuer for _, issuer in fake.calls] == ["https://auth.execute-api.test/dev"]
+
+
+class FakeSecrets:
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, Any]] = []
+
+    def get(self, name: str, *, max_age: Any) -> str:
+        self.reads.append((name, max_age))
+        return "the-pepper"
+
+
+def test_the_pepper_is_the_configured_secret_kept_for_an_hour(
+    app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = FakeSecrets()
+    monkeypatch.setattr(app, "_secrets", secrets)
+
+    assert app._pepper() == "the-pepper"
+    assert secrets.reads == [(ENVIRONMENT["PEPPER_SECRET_ARN"], 3600)]
+    assert app.PEPPER_MAX_AGE == 3600
