@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from partnerauth import base64url
+from partnerauth.access_token import AccessTokenRequest
 from partnerauth.algorithms import KeySpec
 from partnerauth.jwk import build_jwks
 from partnerauth.key_source import StaticKeySource
@@ -106,3 +107,15 @@ def verifier(jwks: dict[str, Any]) -> AccessTokenVerifier:
         max_lifetime=3600,
     )
     return AccessTokenVerifier([policy], StaticKeySource({JWKS_URI: jwks}), leeway=60, clock=lambda: NOW)
+
+
+def access_token_request(**overrides: Any) -> AccessTokenRequest:
+    """What the token endpoint asks ``sign_access_token`` for, with ``overrides`` replacing fields."""
+    fields: dict[str, Any] = {
+        "issuer": ISSUER,
+        "client_id": "partner-1",
+        "audience": AUDIENCE,
+        "scopes": ("orders:read", "orders:write"),
+        "lifetime": 300,
+    }
+    return AccessTokenRequest(**{**fields, **overrides})

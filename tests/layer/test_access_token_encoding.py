@@ -13,11 +13,11 @@ from typing import Any
 import jwt
 import pytest
 
-from partnerauth.access_token import AccessTokenRequest, IssuedToken, sign_access_token
+from partnerauth.access_token import IssuedToken, sign_access_token
 from partnerauth.keys import SigningKey
 from partnerauth.verification import AccessTokenVerifier
 
-from .conftest import AUDIENCE, ISSUER, NOW
+from .conftest import AUDIENCE, NOW, access_token_request
 
 
 def _pyjwt_token(key: SigningKey, issued: IssuedToken) -> str:
@@ -25,17 +25,6 @@ def _pyjwt_token(key: SigningKey, issued: IssuedToken) -> str:
     claims = jwt.decode(issued.token, options={"verify_signature": False})
     headers: dict[str, Any] = {"typ": "at+jwt", "kid": key.kid}
     return jwt.encode(claims, key.private_key, algorithm=key.alg, headers=headers)
-
-
-def _request(**overrides: Any) -> AccessTokenRequest:
-    fields: dict[str, Any] = {
-        "issuer": ISSUER,
-        "client_id": "partner-1",
-        "audience": AUDIENCE,
-        "scopes": ("orders:read", "orders:write"),
-        "lifetime": 300,
-    }
-    return AccessTokenRequest(**{**fields, **overrides})
 
 
 @pytest.mark.parametrize("alg", ["RS256", "EdDSA"])
@@ -52,7 +41,7 @@ def _request(**overrides: Any) -> AccessTokenRequest:
 def test_deterministic_tokens_are_byte_for_byte_those_of_jwt_encode(
     keys: dict[str, SigningKey], alg: str, request_fields: dict[str, Any]
 ) -> None:
-    issued = sign_access_token(keys[alg], _request(**request_fields), NOW)
+    issued = sign_access_token(keys[alg], access_token_request(**request_fields), NOW)
 
     assert issued.token == _pyjwt_token(keys[alg], issued)
 
@@ -61,7 +50,7 @@ def test_es256_token_has_the_signing_input_of_jwt_encode_and_a_signature_pyjwt_v
     keys: dict[str, SigningKey],
 ) -> None:
     key = keys["ES256"]
-    issued = sign_access_token(key, _request(), NOW)
+    issued = sign_access_token(key, access_token_request(), NOW)
 
     expected = _pyjwt_token(key, issued)
     assert issued.token.rsplit(".", 1)[0] == expected.rsplit(".", 1)[0]
@@ -83,9 +72,9 @@ def test_header_is_the_rfc9068_header_whichever_key_signed_before(
 ) -> None:
     """The header is encoded once per key: a token never carries another key's ``kid`` or ``alg``."""
     for other in keys.values():
-        sign_access_token(other, _request(), NOW)
+        sign_access_token(other, access_token_request(), NOW)
 
-    issued = sign_access_token(keys[alg], _request(), NOW)
+    issued = sign_access_token(keys[alg], access_token_request(), NOW)
 
     assert jwt.get_unverified_header(issued.token) == {"alg": alg, "kid": keys[alg].kid, "typ": "at+jwt"}
     assert verifier.verify(issued.token).kid == keys[alg].kid

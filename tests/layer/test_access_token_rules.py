@@ -18,25 +18,13 @@ import pytest
 from partnerauth.access_token import (
     ACCESS_TOKEN_TYPE,
     JTI_BYTES,
-    AccessTokenRequest,
     IssuedToken,
     _base64url,
     sign_access_token,
 )
 from partnerauth.keys import SigningKey
 
-from .conftest import AUDIENCE, ISSUER, NOW
-
-
-def _request(**overrides: Any) -> AccessTokenRequest:
-    fields: dict[str, Any] = {
-        "issuer": ISSUER,
-        "client_id": "partner-1",
-        "audience": AUDIENCE,
-        "scopes": ("orders:read", "orders:write"),
-        "lifetime": 300,
-    }
-    return AccessTokenRequest(**{**fields, **overrides})
+from .conftest import AUDIENCE, ISSUER, NOW, access_token_request
 
 
 def _part(token: str, index: int) -> dict[str, Any]:
@@ -60,7 +48,7 @@ def _verified(key: SigningKey, token: str) -> dict[str, Any]:
 @pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
 def test_the_header_is_exactly_alg_kid_and_typ_at_jwt(keys: dict[str, SigningKey], alg: str) -> None:
     """RFC 9068 §2.1: ``typ`` is ``at+jwt``; RFC 7515 §4.1.4 ``kid`` names the signing key."""
-    issued = sign_access_token(keys[alg], _request(), NOW)
+    issued = sign_access_token(keys[alg], access_token_request(), NOW)
 
     assert _part(issued.token, 0) == {"alg": alg, "kid": keys[alg].kid, "typ": "at+jwt"}
     assert ACCESS_TOKEN_TYPE == "at+jwt"
@@ -69,7 +57,7 @@ def test_the_header_is_exactly_alg_kid_and_typ_at_jwt(keys: dict[str, SigningKey
 
 def test_the_claims_are_the_decided_ones_and_nothing_else(keys: dict[str, SigningKey]) -> None:
     """RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti (and nbf); scope per §2.2.3."""
-    issued = sign_access_token(keys["EdDSA"], _request(), NOW + 0.999)
+    issued = sign_access_token(keys["EdDSA"], access_token_request(), NOW + 0.999)
 
     claims = _verified(keys["EdDSA"], issued.token)
     assert claims == {
@@ -92,7 +80,7 @@ def test_the_claims_are_the_decided_ones_and_nothing_else(keys: dict[str, Signin
 
 
 def test_a_subject_is_the_sub_claim_when_given_and_the_client_id_stays(keys: dict[str, SigningKey]) -> None:
-    issued = sign_access_token(keys["EdDSA"], _request(subject="someone"), NOW)
+    issued = sign_access_token(keys["EdDSA"], access_token_request(subject="someone"), NOW)
 
     claims = _part(issued.token, 1)
     assert (claims["sub"], claims["client_id"]) == ("someone", "partner-1")
@@ -100,23 +88,28 @@ def test_a_subject_is_the_sub_claim_when_given_and_the_client_id_stays(keys: dic
 
 def test_several_audiences_are_a_list_and_one_is_a_string(keys: dict[str, SigningKey]) -> None:
     """RFC 7519 §4.1.3."""
-    several = sign_access_token(keys["EdDSA"], _request(audience=(AUDIENCE, "https://b.test")), NOW)
-    one_in_a_tuple = sign_access_token(keys["EdDSA"], _request(audience=(AUDIENCE,)), NOW)
+    several = sign_access_token(
+        keys["EdDSA"], access_token_request(audience=(AUDIENCE, "https://b.test")), NOW
+    )
+    one_in_a_tuple = sign_access_token(keys["EdDSA"], access_token_request(audience=(AUDIENCE,)), NOW)
 
     assert _part(several.token, 1)["aud"] == [AUDIENCE, "https://b.test"]
     assert _part(one_in_a_tuple.token, 1)["aud"] == [AUDIENCE]
 
 
 def test_no_scope_claim_without_scopes(keys: dict[str, SigningKey]) -> None:
-    issued = sign_access_token(keys["EdDSA"], _request(scopes=()), NOW)
+    issued = sign_access_token(keys["EdDSA"], access_token_request(scopes=()), NOW)
 
     assert "scope" not in _part(issued.token, 1)
-    assert _part(sign_access_token(keys["EdDSA"], _request(scopes=("a",)), NOW).token, 1)["scope"] == "a"
+    assert (
+        _part(sign_access_token(keys["EdDSA"], access_token_request(scopes=("a",)), NOW).token, 1)["scope"]
+        == "a"
+    )
 
 
 @pytest.mark.parametrize("lifetime", [1, 59, 3600, 86_400])
 def test_exp_is_iat_plus_the_lifetime_exactly(keys: dict[str, SigningKey], lifetime: int) -> None:
-    issued = sign_access_token(keys["EdDSA"], _request(lifetime=lifetime), NOW + 0.5)
+    issued = sign_access_token(keys["EdDSA"], access_token_request(lifetime=lifetime), NOW + 0.5)
 
     claims = _part(issued.token, 1)
     assert claims["exp"] - claims["iat"] == lifetime
@@ -127,12 +120,12 @@ def test_exp_is_iat_plus_the_lifetime_exactly(keys: dict[str, SigningKey], lifet
 @pytest.mark.parametrize("lifetime", [0, -1, -3600])
 def test_a_lifetime_that_is_not_positive_is_refused(keys: dict[str, SigningKey], lifetime: int) -> None:
     with pytest.raises(ValueError, match="lifetime must be positive"):
-        sign_access_token(keys["EdDSA"], _request(lifetime=lifetime), NOW)
+        sign_access_token(keys["EdDSA"], access_token_request(lifetime=lifetime), NOW)
 
 
 def test_each_token_has_a_fresh_128_bit_jti(keys: dict[str, SigningKey]) -> None:
     """RFC 9068 §2.2 / RFC 7519 §4.1.7: unique per token (replay detection, revocation)."""
-    issued = [sign_access_token(keys["EdDSA"], _request(), NOW) for _ in range(20)]
+    issued = [sign_access_token(keys["EdDSA"], access_token_request(), NOW) for _ in range(20)]
 
     jtis = {token.jti for token in issued}
     assert len(jtis) == 20
@@ -143,7 +136,7 @@ def test_each_token_has_a_fresh_128_bit_jti(keys: dict[str, SigningKey]) -> None
 
 
 def test_an_issued_token_never_shows_the_token_in_its_repr(keys: dict[str, SigningKey]) -> None:
-    issued = sign_access_token(keys["EdDSA"], _request(), NOW)
+    issued = sign_access_token(keys["EdDSA"], access_token_request(), NOW)
 
     shown = repr(issued)
     assert issued.token not in shown
@@ -155,7 +148,7 @@ def test_an_issued_token_never_shows_the_token_in_its_repr(keys: dict[str, Signi
 def test_the_header_of_one_key_is_never_that_of_another(keys: dict[str, SigningKey]) -> None:
     """The encoded header is remembered per key: a token always names the key that signed it."""
     for alg in ("RS256", "ES256", "EdDSA", "RS256"):
-        issued = sign_access_token(keys[alg], _request(), NOW)
+        issued = sign_access_token(keys[alg], access_token_request(), NOW)
         assert _part(issued.token, 0)["kid"] == keys[alg].kid
         assert jwt.get_unverified_header(issued.token)["alg"] == alg
 
