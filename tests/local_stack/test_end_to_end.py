@@ -332,7 +332,10 @@ def test_ctrl_c_stops_everything_and_a_second_run_starts(tmp_path: Path) -> None
     assert not (tmp_path / "demo-client.json").exists()
     assert not (tmp_path / "stack.json").exists()
 
-    second = start_stack(tmp_path, port=port)  # the same port is free again
+    # The same port is free again.  The first run's other APIs listened on any free ports (PORT was 0), so
+    # the second asks for any free ones too: PORT's defaults (PORT + 2, + 3) may be held by anything else
+    # on the machine (CI failed once on PORT + 3).
+    second = start_stack(tmp_path, port=port, environment={"EXTRA_API_PORT": "0"})
     try:
         assert second.demo["api_url"] == first.demo["api_url"]
         assert session(second, "orders:read").token["access_token"]
