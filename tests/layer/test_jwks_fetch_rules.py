@@ -299,3 +299,31 @@ def test_a_content_length_of_anything_but_ascii_digits_is_refused(
     body = b'{"keys":[]}'
     fetcher = fetcher_over(monkeypatch, FakeConnection(FakeResponse(body, Content_Length=declared)))
     assert failure(fetcher) == jwks_fetch.CONNECTION_FAILED
+
+
+@pytest.mark.parametrize(
+    ("cut_by_the_watchdog", "expected"),
+    [(True, jwks_fetch.TIMED_OUT), (False, jwks_fetch.CONNECTION_FAILED)],
+    ids=["watchdog fired", "peer reset"],
+)
+def test_a_reset_caused_by_the_deadline_watchdog_is_a_timeout_and_any_other_reset_a_connection_failure(
+    monkeypatch: pytest.MonkeyPatch, cut_by_the_watchdog: bool, expected: str
+) -> None:
+    # Deterministic: no timer thread races the socket's own timeout (a loopback test under load once took
+    # the TimeoutError path instead, and make mutate let "fired -> connection failure" through).
+    watchdogs: list[jwks_fetch._Watchdog] = []
+
+    class FiredByTheTest(jwks_fetch._Watchdog):
+        def __enter__(self) -> FiredByTheTest:
+            watchdogs.append(self)
+            return self
+
+    class CutConnection(FakeConnection):
+        def getresponse(self) -> FakeResponse:
+            if cut_by_the_watchdog:
+                watchdogs[-1]._fire()
+            raise ConnectionResetError("reset")
+
+    monkeypatch.setattr(jwks_fetch, "_Watchdog", FiredByTheTest)
+    fetcher = fetcher_over(monkeypatch, CutConnection(FakeResponse(b"")))
+    assert failure(fetcher) == expected
