@@ -22,6 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 START_DEADLINE = 90.0  # seconds for the stack to come up (moto, the functions, first key)
+BANNER_END = "One line per request follows."  # the banner's last line (local/banner.py)
 STOP_DEADLINE = 30.0
 
 
@@ -90,8 +91,15 @@ def start_stack(state_dir: Path, port: int = 0, environment: Mapping[str, str] |
         )
     demo_file = state_dir / "demo-client.json"
     try:
+        # Ready once the banner is out: the stack writes demo-client.json before it prints the banner, and
+        # tests read the banner's exports and URLs (CI read an empty one once, under load).
         wait_until(
-            lambda: demo_file.exists() or process.poll() is not None, START_DEADLINE, "the local stack"
+            lambda: (
+                (demo_file.exists() and BANNER_END in log.read_text(errors="replace"))
+                or process.poll() is not None
+            ),
+            START_DEADLINE,
+            "the local stack",
         )
     except BaseException:
         process.kill()
