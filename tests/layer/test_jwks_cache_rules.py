@@ -109,22 +109,11 @@ def test_a_success_starts_the_doubling_over(clock: FakeClock, key_a: SigningKey)
 
 
 # -- failures count, whatever they are ---------------------------------------------------------------------
-def test_a_fetcher_bug_counts_as_a_failure_and_the_retry_comes_after_the_first_retry(
-    clock: FakeClock, key_a: SigningKey
+@pytest.mark.parametrize("answer", [RuntimeError("a bug"), {"keys": []}], ids=["fetcher bug", "empty set"])
+def test_a_fetcher_bug_or_an_empty_set_counts_as_a_failure_and_the_retry_comes_after_the_first_retry(
+    clock: FakeClock, key_a: SigningKey, answer: object
 ) -> None:
-    fetcher = ScriptedFetcher({URI: RuntimeError("a bug")})
-    cache = cache_at(fetcher, clock)
-    with pytest.raises(KeysUnavailable):
-        cache.key_for(URI, key_a.kid)
-    fetcher.answers[URI] = jwks_of(key_a)
-    clock.advance(FIRST_RETRY)
-    assert cache.key_for(URI, key_a.kid).kid == key_a.kid
-
-
-def test_an_empty_set_counts_as_a_failure_and_the_retry_comes_after_the_first_retry(
-    clock: FakeClock, key_a: SigningKey
-) -> None:
-    fetcher = ScriptedFetcher({URI: {"keys": []}})
+    fetcher = ScriptedFetcher({URI: answer})
     cache = cache_at(fetcher, clock)
     with pytest.raises(KeysUnavailable):
         cache.key_for(URI, key_a.kid)
